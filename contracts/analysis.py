@@ -1,0 +1,96 @@
+"""The declared vocabulary of analysis operations.
+
+Clients describe a pipeline as data, never as code: no expressions, no query
+strings, nothing that pandas would evaluate. Each operation is applied to the
+frame the previous one produced.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+Column = Annotated[str, Field(min_length=1, max_length=256)]
+Columns = Annotated[list[Column], Field(min_length=1, max_length=1000)]
+Aggregation = Literal["count", "sum", "mean", "median", "min", "max", "std", "nunique"]
+Aggregations = Annotated[
+    dict[Column, Annotated[list[Aggregation], Field(min_length=1)]], Field(min_length=1)
+]
+
+
+class _Operation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Filter(_Operation):
+    op: Literal["filter"] = "filter"
+    column: Column
+    operator: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"]
+    value: JsonValue = None
+
+
+class Select(_Operation):
+    op: Literal["select"] = "select"
+    columns: Columns
+
+
+class Describe(_Operation):
+    op: Literal["describe"] = "describe"
+    columns: Columns | None = None
+
+
+class GroupBy(_Operation):
+    op: Literal["groupby"] = "groupby"
+    by: Columns
+    aggregations: Aggregations
+
+
+class Pivot(_Operation):
+    op: Literal["pivot"] = "pivot"
+    index: Columns
+    columns: Column
+    values: Column
+    aggregation: Aggregation = "sum"
+
+
+class Resample(_Operation):
+    op: Literal["resample"] = "resample"
+    on: Column
+    every: str = Field(
+        pattern=r"^[1-9][0-9]{0,3}(min|h|D|W|MS|ME|QS|YS)$",
+        description="A pandas offset alias such as '1h', '1D', '1W' or '1MS'.",
+    )
+    aggregations: Aggregations
+
+
+class Sort(_Operation):
+    op: Literal["sort"] = "sort"
+    by: Columns
+    descending: bool = False
+
+
+class TopN(_Operation):
+    op: Literal["top_n"] = "top_n"
+    column: Column
+    n: int = Field(ge=1, le=100_000)
+    largest: bool = True
+
+
+class ValueCounts(_Operation):
+    op: Literal["value_counts"] = "value_counts"
+    column: Column
+    normalize: bool = False
+    limit: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class Correlation(_Operation):
+    op: Literal["correlation"] = "correlation"
+    columns: Columns | None = None
+    method: Literal["pearson", "spearman", "kendall"] = "pearson"
+
+
+Operation = Annotated[
+    Filter | Select | Describe | GroupBy | Pivot | Resample | Sort | TopN | ValueCounts | Correlation,
+    Field(discriminator="op"),
+]

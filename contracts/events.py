@@ -1,0 +1,260 @@
+"""The messages Offload puts on the wire.
+
+Two families: task events ask a service to do work (`EmailRequested`, ...);
+status events report what happened to a job (`JobStarted`, `JobSucceeded`, ...).
+Every message carries the same envelope, and the `type` field names the
+message and doubles as its routing key on the events exchange.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
+
+from contracts.analysis import Operation
+from contracts.notification import NotificationTarget
+
+SCHEMA_VERSION = "1.0"
+SUPPORTED_MAJOR = 1
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TaskType(StrEnum):
+    email = "email"
+    file = "file"
+    notification = "notification"
+    analysis = "analysis"
+
+
+class Envelope(BaseModel):
+    """Fields every message carries, whoever published it."""
+
+    # Unknown fields are ignored rather than refused, so that a publisher on a
+    # newer minor version of the contract still reaches an older consumer.
+    model_config = ConfigDict(frozen=True)
+
+    message_id: UUID = Field(default_factory=uuid4)
+    job_id: UUID = Field(default_factory=uuid4)
+    version: str = SCHEMA_VERSION
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+    attempt: int = Field(default=1, ge=1, description="1 for the first try, +1 for each retry.")
+
+    @field_validator("version")
+    @classmethod
+    def _known_major_version(cls, version: str) -> str:
+        major, _, minor = version.partition(".")
+        if not (major.isdigit() and minor.isdigit()):
+            raise ValueError(f"version must look like '{SCHEMA_VERSION}', got {version!r}")
+        if int(major) != SUPPORTED_MAJOR:
+            raise ValueError(
+                f"unsupported major version {major} (this consumer speaks {SUPPORTED_MAJOR}.x)"
+            )
+        return version
+
+    def next_attempt(self) -> Envelope:
+        return self.model_copy(update={"attempt": self.attempt + 1})
+
+
+# Header-safe text: a CR or LF in a subject or display name is how header
+# injection starts, so the contract refuses it before any service sees it.
+SingleLine = Annotated[str, Field(pattern=r"^[^\r\n]*$")]
+
+
+class EmailRequested(Envelope):
+    """Send one email."""
+
+    type: Literal["email.requested"] = "email.requested"
+    to: list[EmailStr] = Field(min_length=1, max_length=100)
+    cc: list[EmailStr] = Field(default_factory=list, max_length=100)
+    bcc: list[EmailStr] = Field(default_factory=list, max_length=100)
+    reply_to: list[EmailStr] = Field(default_factory=list, max_length=10)
+    subject: SingleLine = Field(min_length=1, max_length=998)
+    text: str | None = Field(default=None, max_length=1_000_000)
+    html: str | None = Field(default=None, max_length=1_000_000)
+
+    @model_validator(mode="after")
+    def _has_a_body(self) -> EmailRequested:
+        if self.text is None and self.html is None:
+            raise ValueError("an email needs a text or an html body (or both)")
+        return self
+
+
+FileOperation = Literal["checksum", "csv_stats", "csv_to_parquet", "gzip", "gunzip"]
+
+
+class FileProcessingRequested(Envelope):
+    """Process a file that is already in storage (claim check: never its bytes)."""
+
+    type: Literal["file.requested"] = "file.requested"
+    source: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="A path under the storage root, or a storage URL.",
+    )
+    operations: list[FileOperation] = Field(min_length=1)
+
+    @field_validator("operations")
+    @classmethod
+    def _no_repeats(cls, operations: list[str]) -> list[str]:
+        if len(set(operations)) != len(operations):
+            raise ValueError("each operation may be asked for once")
+        return operations
+
+
+class NotificationRequested(Envelope):
+    """Push one notification to one or many targets of one provider."""
+
+    type: Literal["notification.requested"] = "notification.requested"
+    provider: Literal["webhook", "webpush", "fcm", "log"] = "log"
+    targets: list[NotificationTarget] = Field(min_length=1, max_length=10_000)
+    title: str = Field(min_length=1, max_length=256)
+    body: str = Field(max_length=4096)
+    data: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _targets_fit_provider(self) -> NotificationRequested:
+        expected = {
+            "webhook": "url",
+            "webpush": "endpoint",
+            "fcm": "token",
+            "log": None,
+        }[self.provider]
+        for index, target in enumerate(self.targets):
+            if expected is not None and target.address_field != expected:
+                raise ValueError(
+                    f"targets[{index}]: provider {self.provider!r} needs targets "
+                    f"with {expected!r}, got one with {target.address_field!r}"
+                )
+        return self
+
+
+Record = dict[str, JsonValue]
+
+
+class AnalysisRequested(Envelope):
+    """Run a declared pandas pipeline over inline records or a stored dataset."""
+
+    type: Literal["analysis.requested"] = "analysis.requested"
+    records: list[Record] | None = None
+    dataset: str | None = Field(default=None, min_length=1, max_length=1024)
+    operations: list[Operation] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> AnalysisRequested:
+        if (self.records is None) == (self.dataset is None):
+            raise ValueError("give exactly one of 'records' or 'dataset'")
+        return self
+
+
+TaskEvent = Annotated[
+    EmailRequested | FileProcessingRequested | NotificationRequested | AnalysisRequested,
+    Field(discriminator="type"),
+]
+
+TASK_EVENTS: dict[TaskType, type[Envelope]] = {
+    TaskType.email: EmailRequested,
+    TaskType.file: FileProcessingRequested,
+    TaskType.notification: NotificationRequested,
+    TaskType.analysis: AnalysisRequested,
+}
+
+
+class JobStatus(StrEnum):
+    """Where a job stands, as `GET /v1/jobs/{id}` shows it."""
+
+    queued = "queued"
+    running = "running"
+    retrying = "retrying"
+    succeeded = "succeeded"
+    dead_lettered = "dead_lettered"
+
+
+class DeadLetterReason(StrEnum):
+    invalid_message = "invalid_message"
+    permanent_error = "permanent_error"
+    retries_exhausted = "retries_exhausted"
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: str = Field(description="The exception class, e.g. 'SMTPRecipientsRefused'.")
+    message: str
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    done: int = Field(ge=0)
+    total: int | None = Field(default=None, ge=0)
+    unit: str = "items"
+
+
+class StatusEvent(Envelope):
+    """A fact about a job; the gateway folds these into its job store."""
+
+    task_type: TaskType
+    service: str = Field(description="Who reported it: a service name or 'gateway'.")
+    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class JobQueued(StatusEvent):
+    type: Literal["job.queued"] = "job.queued"
+
+
+class JobStarted(StatusEvent):
+    type: Literal["job.started"] = "job.started"
+
+
+class JobProgressed(StatusEvent):
+    type: Literal["job.progressed"] = "job.progressed"
+    progress: Progress
+
+
+class JobSucceeded(StatusEvent):
+    type: Literal["job.succeeded"] = "job.succeeded"
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobRetryScheduled(StatusEvent):
+    type: Literal["job.retry_scheduled"] = "job.retry_scheduled"
+    error: ErrorInfo
+    retry_in_seconds: float = Field(ge=0)
+
+
+class JobDeadLettered(StatusEvent):
+    type: Literal["job.dead_lettered"] = "job.dead_lettered"
+    error: ErrorInfo
+    reason: DeadLetterReason
+
+
+JobStatusEvent = Annotated[
+    JobQueued | JobStarted | JobProgressed | JobSucceeded | JobRetryScheduled | JobDeadLettered,
+    Field(discriminator="type"),
+]
+
+# The status each event moves a job to.
+STATUS_AFTER: dict[str, JobStatus] = {
+    "job.queued": JobStatus.queued,
+    "job.started": JobStatus.running,
+    "job.progressed": JobStatus.running,
+    "job.succeeded": JobStatus.succeeded,
+    "job.retry_scheduled": JobStatus.retrying,
+    "job.dead_lettered": JobStatus.dead_lettered,
+}

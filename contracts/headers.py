@@ -1,0 +1,15 @@
+"""AMQP headers Offload sets, so that a dead letter explains itself.
+
+A dead-lettered message keeps its original body; these headers say why it
+died, where it was going and how many times it was tried.
+"""
+
+REASON = "x-offload-reason"
+ERROR_TYPE = "x-offload-error-type"
+ERROR_MESSAGE = "x-offload-error-message"
+ATTEMPTS = "x-offload-attempts"
+ROUTING_KEY = "x-offload-routing-key"
+SERVICE = "x-offload-service"
+FAILED_AT = "x-offload-failed-at"
+
+CONTENT_TYPE = "application/json"

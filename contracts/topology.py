@@ -1,0 +1,187 @@
+"""The broker topology, declared once.
+
+Every exchange, queue, binding and queue argument Offload uses is derived here
+from a namespace and a service name; nothing else in the code types a queue
+name. Declaring is idempotent, so the gateway and each service declare what
+they use at start-up and always agree on the arguments.
+
+    events (topic) ──email.requested──▶ offload.email ──handler──▶ ack
+                                           │ transient error: republish to
+                                           ▼
+                    retry (direct) ──▶ offload.email.retry.2s ──TTL──▶ offload.email
+                                           │ permanent error, invalid message,
+                                           ▼ or delivery limit reached
+                    dead (direct) ───email──▶ offload.email.dead
+    events ──job.*──▶ offload.gateway.status ──▶ the gateway's job store
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from contracts.events import TASK_EVENTS, TaskType
+
+ExchangeType = Literal["topic", "direct"]
+
+# A message that kills its consumer is redelivered; after this many deliveries
+# the broker dead-letters it instead of feeding it to the next consumer.
+DELIVERY_LIMIT = 5
+
+# Where each task type is worked on: service name -> the task it handles.
+SERVICE_TASKS: Mapping[str, TaskType] = {
+    "email": TaskType.email,
+    "file": TaskType.file,
+    "notify": TaskType.notification,
+    "analytics": TaskType.analysis,
+}
+
+GATEWAY = "gateway"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    name: str
+    type: ExchangeType
+
+
+@dataclass(frozen=True)
+class Binding:
+    exchange: str
+    routing_key: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    arguments: Mapping[str, str | int] = field(default_factory=dict)
+    bindings: tuple[Binding, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: attempt n+1 waits first_delay * multiplier**(n-1)."""
+
+    max_attempts: int = 5
+    first_delay: float = 1.0
+    multiplier: float = 2.0
+    max_delay: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.first_delay <= 0 or self.multiplier < 1:
+            raise ValueError(f"not a usable retry policy: {self}")
+
+    def delay_after(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt `attempt` (1-based)."""
+        return min(self.first_delay * self.multiplier ** (attempt - 1), self.max_delay)
+
+    def delays(self) -> tuple[float, ...]:
+        """Every distinct delay this policy can ask for, shortest first."""
+        return tuple(sorted({self.delay_after(n) for n in range(1, self.max_attempts)}))
+
+
+def _delay_label(seconds: float) -> str:
+    milliseconds = round(seconds * 1000)
+    return f"{milliseconds // 1000}s" if milliseconds % 1000 == 0 else f"{milliseconds}ms"
+
+
+@dataclass(frozen=True)
+class ServiceQueues:
+    """The queues one consumer owns: where work arrives, waits, and ends up dead."""
+
+    service: str
+    work: Queue
+    delays: Mapping[float, Queue]
+    dead: Queue
+
+    def all(self) -> tuple[Queue, ...]:
+        return (self.work, *self.delays.values(), self.dead)
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str = "offload"
+    delivery_limit: int = DELIVERY_LIMIT
+
+    @property
+    def events(self) -> Exchange:
+        """Task and status events, routed by their `type`."""
+        return Exchange(f"{self.namespace}.events", "topic")
+
+    @property
+    def retry(self) -> Exchange:
+        """Delayed retries, routed by delay queue name."""
+        return Exchange(f"{self.namespace}.retry", "direct")
+
+    @property
+    def dead_letters(self) -> Exchange:
+        """Dead letters, routed by service name."""
+        return Exchange(f"{self.namespace}.dead", "direct")
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        return (self.events, self.retry, self.dead_letters)
+
+    def routing_key(self, task: TaskType) -> str:
+        return TASK_EVENTS[task].model_fields["type"].default
+
+    def service(self, service: str, retry: RetryPolicy | None = None) -> ServiceQueues:
+        """The queues of a task service; with `retry`, also its delay queues."""
+        if service not in SERVICE_TASKS:
+            raise KeyError(f"unknown service {service!r}; known: {sorted(SERVICE_TASKS)}")
+        work_name = f"{self.namespace}.{service}"
+        task_binding = Binding(self.events.name, self.routing_key(SERVICE_TASKS[service]))
+        work = self._work_queue(service, task_binding)
+        delays = {
+            seconds: self._delay_queue(work_name, seconds)
+            for seconds in (retry.delays() if retry else ())
+        }
+        return ServiceQueues(service, work, delays, self._dead_queue(service))
+
+    def gateway(self) -> ServiceQueues:
+        """The gateway's queue of job status events, and its dead letters."""
+        status_binding = Binding(self.events.name, "job.*")
+        work = self._work_queue(GATEWAY, status_binding, name=f"{self.namespace}.{GATEWAY}.status")
+        return ServiceQueues(GATEWAY, work, {}, self._dead_queue(GATEWAY))
+
+    def all_services(self) -> tuple[ServiceQueues, ...]:
+        return (*(self.service(name) for name in SERVICE_TASKS), self.gateway())
+
+    def _work_queue(self, owner: str, binding: Binding, name: str | None = None) -> Queue:
+        return Queue(
+            name=name or f"{self.namespace}.{owner}",
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": self.delivery_limit,
+                "x-dead-letter-exchange": self.dead_letters.name,
+                "x-dead-letter-routing-key": owner,
+                # Dead-lettering is confirmed inside the broker, so a message is
+                # never dropped between the work queue and the dead-letter queue.
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+            bindings=(binding,),
+        )
+
+    def _delay_queue(self, work_name: str, seconds: float) -> Queue:
+        name = f"{work_name}.retry.{_delay_label(seconds)}"
+        return Queue(
+            name=name,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-message-ttl": round(seconds * 1000),
+                # Expired messages go back to the work queue by its name.
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": work_name,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+            bindings=(Binding(self.retry.name, name),),
+        )
+
+    def _dead_queue(self, owner: str) -> Queue:
+        return Queue(
+            name=f"{self.namespace}.{owner}.dead",
+            arguments={"x-queue-type": "quorum"},
+            bindings=(Binding(self.dead_letters.name, owner),),
+        )
