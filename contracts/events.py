@@ -1,6 +1,8 @@
 """The messages Offload puts on the wire.
 
-Two families: task events ask a service to do work (`EmailRequested`, ...);
+Each task is a plain payload model (`Email`, ...) that the gateway accepts as
+a request body; the event on the wire is that payload plus the envelope
+(`EmailRequested`). Two families: task events ask a service to do work (`EmailRequested`, ...);
 status events report what happened to a job (`JobStarted`, `JobSucceeded`, ...).
 Every message carries the same envelope, and the `type` field names the
 message and doubles as its routing key on the events exchange.
@@ -76,10 +78,11 @@ class Envelope(BaseModel):
 SingleLine = Annotated[str, Field(pattern=r"^[^\r\n]*$")]
 
 
-class EmailRequested(Envelope):
-    """Send one email."""
+class Email(BaseModel):
+    """One email to send."""
 
-    type: Literal["email.requested"] = "email.requested"
+    model_config = ConfigDict(frozen=True)
+
     to: list[EmailStr] = Field(min_length=1, max_length=100)
     cc: list[EmailStr] = Field(default_factory=list, max_length=100)
     bcc: list[EmailStr] = Field(default_factory=list, max_length=100)
@@ -89,19 +92,24 @@ class EmailRequested(Envelope):
     html: str | None = Field(default=None, max_length=1_000_000)
 
     @model_validator(mode="after")
-    def _has_a_body(self) -> EmailRequested:
+    def _has_a_body(self) -> Email:
         if self.text is None and self.html is None:
             raise ValueError("an email needs a text or an html body (or both)")
         return self
 
 
+class EmailRequested(Email, Envelope):
+    type: Literal["email.requested"] = "email.requested"
+
+
 FileOperation = Literal["checksum", "csv_stats", "csv_to_parquet", "gzip", "gunzip"]
 
 
-class FileProcessingRequested(Envelope):
-    """Process a file that is already in storage (claim check: never its bytes)."""
+class FileProcessing(BaseModel):
+    """Operations on a file that is already in storage (claim check: never its bytes)."""
 
-    type: Literal["file.requested"] = "file.requested"
+    model_config = ConfigDict(frozen=True)
+
     source: str = Field(
         min_length=1,
         max_length=1024,
@@ -117,10 +125,15 @@ class FileProcessingRequested(Envelope):
         return operations
 
 
-class NotificationRequested(Envelope):
-    """Push one notification to one or many targets of one provider."""
+class FileProcessingRequested(FileProcessing, Envelope):
+    type: Literal["file.requested"] = "file.requested"
 
-    type: Literal["notification.requested"] = "notification.requested"
+
+class Notification(BaseModel):
+    """One push notification for one or many targets of one provider."""
+
+    model_config = ConfigDict(frozen=True)
+
     provider: Literal["webhook", "webpush", "fcm", "log"] = "log"
     targets: list[NotificationTarget] = Field(min_length=1, max_length=10_000)
     title: str = Field(min_length=1, max_length=256)
@@ -128,7 +141,7 @@ class NotificationRequested(Envelope):
     data: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _targets_fit_provider(self) -> NotificationRequested:
+    def _targets_fit_provider(self) -> Notification:
         expected = {
             "webhook": "url",
             "webpush": "endpoint",
@@ -144,22 +157,31 @@ class NotificationRequested(Envelope):
         return self
 
 
+class NotificationRequested(Notification, Envelope):
+    type: Literal["notification.requested"] = "notification.requested"
+
+
 Record = dict[str, JsonValue]
 
 
-class AnalysisRequested(Envelope):
-    """Run a declared pandas pipeline over inline records or a stored dataset."""
+class Analysis(BaseModel):
+    """A declared pandas pipeline over inline records or a stored dataset."""
 
-    type: Literal["analysis.requested"] = "analysis.requested"
+    model_config = ConfigDict(frozen=True)
+
     records: list[Record] | None = None
     dataset: str | None = Field(default=None, min_length=1, max_length=1024)
     operations: list[Operation] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
-    def _one_input(self) -> AnalysisRequested:
+    def _one_input(self) -> Analysis:
         if (self.records is None) == (self.dataset is None):
             raise ValueError("give exactly one of 'records' or 'dataset'")
         return self
+
+
+class AnalysisRequested(Analysis, Envelope):
+    type: Literal["analysis.requested"] = "analysis.requested"
 
 
 TaskEvent = Annotated[

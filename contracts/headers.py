@@ -11,5 +11,6 @@ ATTEMPTS = "x-offload-attempts"
 ROUTING_KEY = "x-offload-routing-key"
 SERVICE = "x-offload-service"
 FAILED_AT = "x-offload-failed-at"
+HISTORY = "x-offload-history"  # one line per failed attempt, oldest first
 
 CONTENT_TYPE = "application/json"

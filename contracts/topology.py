@@ -129,27 +129,30 @@ class Topology:
         """The queues of a task service; with `retry`, also its delay queues."""
         if service not in SERVICE_TASKS:
             raise KeyError(f"unknown service {service!r}; known: {sorted(SERVICE_TASKS)}")
-        work_name = f"{self.namespace}.{service}"
         task_binding = Binding(self.events.name, self.routing_key(SERVICE_TASKS[service]))
-        work = self._work_queue(service, task_binding)
-        delays = {
-            seconds: self._delay_queue(work_name, seconds)
-            for seconds in (retry.delays() if retry else ())
-        }
-        return ServiceQueues(service, work, delays, self._dead_queue(service))
+        return self._queues(service, task_binding, f"{self.namespace}.{service}", retry)
 
-    def gateway(self) -> ServiceQueues:
-        """The gateway's queue of job status events, and its dead letters."""
+    def gateway(self, retry: RetryPolicy | None = None) -> ServiceQueues:
+        """The gateway's queue of job status events, its delay queues and dead letters."""
         status_binding = Binding(self.events.name, "job.*")
-        work = self._work_queue(GATEWAY, status_binding, name=f"{self.namespace}.{GATEWAY}.status")
-        return ServiceQueues(GATEWAY, work, {}, self._dead_queue(GATEWAY))
+        return self._queues(GATEWAY, status_binding, f"{self.namespace}.{GATEWAY}.status", retry)
 
     def all_services(self) -> tuple[ServiceQueues, ...]:
+        """Every consumer's queues, without delay queues (each consumer declares its own)."""
         return (*(self.service(name) for name in SERVICE_TASKS), self.gateway())
 
-    def _work_queue(self, owner: str, binding: Binding, name: str | None = None) -> Queue:
+    def every_queue(self, retry: RetryPolicy | None = None) -> tuple[Queue, ...]:
+        """All queues of every consumer, delay queues for `retry` included."""
+        owners = [self.service(name, retry) for name in SERVICE_TASKS] + [self.gateway(retry)]
+        return tuple(queue for owner in owners for queue in owner.all())
+
+    def _queues(self, owner: str, binding: Binding, work_name: str, retry: RetryPolicy | None) -> ServiceQueues:
+        delays = {seconds: self._delay_queue(work_name, seconds) for seconds in (retry.delays() if retry else ())}
+        return ServiceQueues(owner, self._work_queue(owner, binding, work_name), delays, self._dead_queue(owner))
+
+    def _work_queue(self, owner: str, binding: Binding, name: str) -> Queue:
         return Queue(
-            name=name or f"{self.namespace}.{owner}",
+            name=name,
             arguments={
                 "x-queue-type": "quorum",
                 "x-delivery-limit": self.delivery_limit,

@@ -1,0 +1,1 @@
+"""The email service: sends each `EmailRequested` through an SMTP server."""

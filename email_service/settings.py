@@ -1,0 +1,72 @@
+"""How the email service reaches its SMTP server, and what its mail looks like."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.policy import default as default_policy
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from runtime.settings import ServiceSettings
+
+
+class EmailSettings(ServiceSettings):
+    smtp_host: str = Field(
+        "localhost", min_length=1, description="The SMTP server's host name or IP."
+    )
+    smtp_port: int = Field(1025, ge=1, le=65535, description="The SMTP server's port.")
+    smtp_username: str | None = Field(
+        None, description="Log in as this user; unset means no AUTH."
+    )
+    smtp_password: SecretStr | None = Field(None, description="Password for SMTP_USERNAME.")
+    smtp_starttls: bool = Field(
+        False, description="Upgrade the connection with STARTTLS, and fail if the server can't."
+    )
+    smtp_tls: bool = Field(
+        False, description="Speak TLS from the first byte (implicit TLS, port 465)."
+    )
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait on any one SMTP step.")
+    smtp_validate_certs: bool = Field(
+        True, description="Check the server's TLS certificate; off only for test servers."
+    )
+    email_from: str = Field(
+        "Offload <noreply@localhost>",
+        description="From header; its address is also the envelope sender.",
+    )
+    email_message_id_domain: str = Field(
+        "offload.local",
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
+        description="Right-hand side of every Message-ID the service mints.",
+    )
+
+    @field_validator("email_from")
+    @classmethod
+    def _one_mailbox(cls, email_from: str) -> str:
+        sender_address(email_from)
+        return email_from
+
+    @model_validator(mode="after")
+    def _coherent_transport(self) -> EmailSettings:
+        if self.smtp_starttls and self.smtp_tls:
+            raise ValueError(
+                "SMTP_STARTTLS and SMTP_TLS are exclusive: STARTTLS upgrades a plain "
+                "connection (port 587), SMTP_TLS starts encrypted (port 465); pick one"
+            )
+        if self.smtp_username is not None and self.smtp_password is None:
+            raise ValueError("SMTP_USERNAME is set but SMTP_PASSWORD is not")
+        return self
+
+    @property
+    def sender(self) -> str:
+        """The envelope sender: the bare address of EMAIL_FROM."""
+        return sender_address(self.email_from)
+
+
+def sender_address(email_from: str) -> str:
+    header = default_policy.header_factory("From", email_from)
+    addresses: tuple[Address, ...] = header.addresses
+    if len(addresses) != 1 or header.defects or not addresses[0].domain:
+        raise ValueError(
+            f"EMAIL_FROM must be one mailbox like 'Name <user@host>', got {email_from!r}"
+        )
+    return addresses[0].addr_spec

@@ -1,0 +1,1 @@
+"""The HTTP front door: accepts jobs, publishes their events, and reports their status."""

@@ -1,0 +1,411 @@
+"""The gateway's job store: one row per job, kept current by folding status events.
+
+Services report what happened to a job as status events, delivered at least
+once and in no guaranteed order. `fold` decides, from the job's row and one
+event, what changes (or that the event is stale); `JobStore` runs that decision
+in one short transaction on SQLite or PostgreSQL, picked by the URL alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel
+from pydantic_core import to_jsonable_python
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    Uuid,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.event import listens_for
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+from contracts.events import (
+    STATUS_AFTER,
+    JobDeadLettered,
+    JobProgressed,
+    JobRetryScheduled,
+    JobStarted,
+    JobStatus,
+    JobSucceeded,
+    Progress,
+    StatusEvent,
+    TaskType,
+    utc_now,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp that always comes back in UTC.
+
+    PostgreSQL keeps the offset (timestamptz); SQLite stores text and drops it.
+    Writing UTC and reading back as UTC makes both backends agree, and keeps
+    SQLite's text values in an order that compares correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the job store only takes aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# none_as_null: a cleared field is SQL NULL, not the JSON text 'null'.
+JSONOrNull = JSON(none_as_null=True)
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", Uuid, primary_key=True),
+    Column("task_type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("progress", JSONOrNull, nullable=True),
+    Column("error", JSONOrNull, nullable=True),
+    Column("result", JSONOrNull, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    # The key of the last event applied (see `event_key`); an event with a
+    # lower key arrived late and is ignored.
+    Column("last_attempt", Integer, nullable=False),
+    Column("last_rank", Integer, nullable=False),
+    Column("last_event_at", UTCDateTime, nullable=False),
+    Index("ix_jobs_status_created_at", "status", "created_at"),
+    Index("ix_jobs_task_type_created_at", "task_type", "created_at"),
+    # The unfiltered listing (newest first) would otherwise sort the table.
+    Index("ix_jobs_created_at_job_id", "created_at", "job_id"),
+)
+
+
+class Job(BaseModel):
+    """A job as the API shows it."""
+
+    job_id: UUID
+    type: TaskType
+    status: JobStatus
+    attempts: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    started_at: AwareDatetime | None
+    finished_at: AwareDatetime | None
+    progress: Progress | None
+    error: dict[str, Any] | None
+    result: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        return cls(
+            job_id=row["job_id"],
+            type=row["task_type"],
+            status=row["status"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            progress=row["progress"],
+            error=row["error"],
+            result=row["result"],
+        )
+
+
+# Within one attempt: queued, then running (started and progressed tie, so the
+# later of them wins by time), then a retry, then an outcome.
+RANK: dict[str, int] = {
+    "job.queued": 0,
+    "job.started": 1,
+    "job.progressed": 1,
+    "job.retry_scheduled": 2,
+    "job.succeeded": 3,
+    "job.dead_lettered": 3,
+}
+
+# Events that prove an attempt was made, so they count towards `attempts`.
+_ATTEMPTED = (JobStarted, JobRetryScheduled, JobSucceeded, JobDeadLettered)
+
+
+def event_key(event: StatusEvent) -> tuple[int, int, datetime]:
+    return (event.attempt, RANK[event.type], event.occurred_at)
+
+
+def queued_row(
+    job_id: UUID, task_type: TaskType, *, created_at: datetime, now: datetime
+) -> dict[str, Any]:
+    """The row of a job that is recorded but has seen no status event yet."""
+    return {
+        "job_id": job_id,
+        "task_type": task_type.value,
+        "status": JobStatus.queued.value,
+        "attempts": 0,
+        "progress": None,
+        "error": None,
+        "result": None,
+        "created_at": created_at,
+        "updated_at": now,
+        "started_at": None,
+        "finished_at": None,
+        # Attempt 0 sorts below every event, so the first one always applies.
+        "last_attempt": 0,
+        "last_rank": 0,
+        "last_event_at": created_at,
+    }
+
+
+def fold(row: Mapping[str, Any], event: StatusEvent, *, now: datetime) -> dict[str, Any] | None:
+    """The column changes `event` makes to the job in `row`, or None if it is stale.
+
+    Equal keys apply, so a redelivered event rewrites the same values.
+    """
+    key = event_key(event)
+    if key < (row["last_attempt"], row["last_rank"], row["last_event_at"]):
+        return None
+
+    status = STATUS_AFTER[event.type]
+    changes: dict[str, Any] = {
+        "status": status.value,
+        "updated_at": now,
+        "last_attempt": key[0],
+        "last_rank": key[1],
+        "last_event_at": key[2],
+    }
+    if isinstance(event, _ATTEMPTED):
+        changes["attempts"] = max(row["attempts"], event.attempt)
+    if status not in (JobStatus.succeeded, JobStatus.dead_lettered):
+        # A replayed dead letter is running again, so it is no longer finished.
+        changes["finished_at"] = None
+
+    match event:
+        case JobStarted():
+            if row["started_at"] is None:
+                changes["started_at"] = event.occurred_at
+        case JobProgressed():
+            changes["progress"] = event.progress.model_dump(mode="json")
+        case JobSucceeded():
+            changes["result"] = to_jsonable_python(event.result)
+            changes["error"] = None
+            changes["finished_at"] = event.occurred_at
+        case JobRetryScheduled():
+            changes["error"] = {
+                **event.error.model_dump(mode="json"),
+                "retry_in_seconds": event.retry_in_seconds,
+            }
+        case JobDeadLettered():
+            changes["error"] = {
+                **event.error.model_dump(mode="json"),
+                "reason": event.reason.value,
+            }
+            changes["finished_at"] = event.occurred_at
+    return changes
+
+
+# Execution option that makes a SQLite transaction take the write lock at
+# BEGIN (see `_configure_sqlite`).
+_SQLITE_BEGIN_IMMEDIATE = "offload_sqlite_begin_immediate"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN (below) instead of the sqlite3 module,
+        # which delays it and cannot ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers and the writer proceed together; NORMAL is durable
+        # across process crashes (only a power loss can drop the last commits);
+        # busy_timeout makes a second writer wait for the lock instead of failing.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction that reads first must hold the write lock from
+        # the start: upgrading a read lock later fails at once under WAL when
+        # another writer committed meanwhile, whatever the busy timeout.
+        if connection.get_execution_options().get(_SQLITE_BEGIN_IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+# INSERT ... ON CONFLICT DO NOTHING is dialect-specific SQL: two writers
+# inserting the same job never raise a duplicate key, the loser inserts nothing.
+_INSERT_IF_ABSENT: dict[str, Callable[[Table], Insert]] = {
+    "postgresql": lambda table: postgresql.insert(table).on_conflict_do_nothing(),
+    "sqlite": lambda table: sqlite.insert(table).on_conflict_do_nothing(),
+}
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+class JobStore:
+    """Jobs in a SQL database: SQLite by default, PostgreSQL by URL."""
+
+    def __init__(self, url: str) -> None:
+        self._url = make_url(url)
+        self._engine: AsyncEngine | None = None
+        # The same engine and pool, for transactions that write (see `open`).
+        self._write_engine: AsyncEngine | None = None
+        backend = self._url.get_backend_name()
+        if backend not in _INSERT_IF_ABSENT:
+            raise ValueError(f"the job store runs on sqlite or postgresql, not {backend}")
+        self._insert_if_absent = _INSERT_IF_ABSENT[backend]
+
+    async def open(self) -> None:
+        """Connect, and create the table if it is missing."""
+        engine = create_async_engine(self._url)
+        if engine.dialect.name == "sqlite":
+            path = _sqlite_file(self._url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            _configure_sqlite(engine)
+        self._engine = engine
+        # Shares the engine's pool; only changes how a SQLite transaction begins.
+        self._write_engine = engine.execution_options(**{_SQLITE_BEGIN_IMMEDIATE: True})
+        # No migrations yet: they come with the first change to this schema.
+        async with self._write_engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._write_engine = None
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self._reads.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def create(self, job_id: UUID, task_type: TaskType, *, created_at: datetime) -> Job:
+        """Record a new queued job, or return the one already recorded under this id."""
+        row = queued_row(job_id, task_type, created_at=created_at, now=utc_now())
+        async with self._writes.begin() as conn:
+            # RETURNING hands back the stored row (times in UTC) in the same
+            # statement, and nothing when the id was already taken.
+            insert = self._insert_if_absent(jobs).values(row).returning(*jobs.c)
+            stored = (await conn.execute(insert)).mappings().one_or_none()
+            if stored is None:
+                # A retried POST or publish: the first record stands.
+                stored = await self._row(conn, job_id)
+        assert stored is not None  # jobs are never deleted
+        return Job.from_row(stored)
+
+    async def apply(self, event: StatusEvent) -> None:
+        """Fold one status event into its job, creating the job if it is unknown."""
+        now = utc_now()
+        async with self._writes.begin() as conn:
+            # FOR UPDATE holds off a second gateway folding into the same row
+            # on PostgreSQL; SQLite ignores it and is serialised by BEGIN IMMEDIATE.
+            row = await self._row(conn, event.job_id, for_update=True)
+            if row is None:
+                # Published straight to the broker, or its event overtook the POST.
+                fresh = queued_row(
+                    event.job_id, event.task_type, created_at=event.created_at, now=now
+                )
+                changes = fold(fresh, event, now=now)
+                inserted = await conn.execute(
+                    self._insert_if_absent(jobs).values({**fresh, **(changes or {})})
+                )
+                if inserted.rowcount == 1:
+                    return
+                # Another transaction inserted it first; fold into theirs.
+                row = await self._row(conn, event.job_id, for_update=True)
+                assert row is not None
+            changes = fold(row, event, now=now)
+            if changes:
+                await conn.execute(
+                    update(jobs).where(jobs.c.job_id == event.job_id).values(changes)
+                )
+
+    async def get(self, job_id: UUID) -> Job | None:
+        async with self._reads.connect() as conn:
+            row = await self._row(conn, job_id)
+        return None if row is None else Job.from_row(row)
+
+    async def list(
+        self,
+        *,
+        status: JobStatus | None = None,
+        task_type: TaskType | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Job], int]:
+        """One page of jobs, newest first, and how many match in all."""
+        conditions = []
+        if status is not None:
+            conditions.append(jobs.c.status == status.value)
+        if task_type is not None:
+            conditions.append(jobs.c.task_type == task_type.value)
+        page = (
+            select(jobs)
+            .where(*conditions)
+            .order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(jobs).where(*conditions)
+        # One transaction, so the page and the total come from the same snapshot.
+        async with self._reads.begin() as conn:
+            rows = (await conn.execute(page)).mappings().all()
+            total = (await conn.execute(count)).scalar_one()
+        return [Job.from_row(row) for row in rows], total
+
+    @property
+    def _reads(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("JobStore is not open; await open() first")
+        return self._engine
+
+    @property
+    def _writes(self) -> AsyncEngine:
+        if self._write_engine is None:
+            raise RuntimeError("JobStore is not open; await open() first")
+        return self._write_engine
+
+    @staticmethod
+    async def _row(
+        conn: AsyncConnection, job_id: UUID, *, for_update: bool = False
+    ) -> Mapping[str, Any] | None:
+        query = select(jobs).where(jobs.c.job_id == job_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await conn.execute(query)).mappings().one_or_none()

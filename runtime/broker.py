@@ -1,0 +1,171 @@
+"""One connection to RabbitMQ per process: declare the topology, publish with confirms.
+
+The connection is robust: after a broker restart or a cut link, aio-pika
+reconnects and restores channels, queues, bindings and consumers. Every
+publish waits for the broker's confirm, bounded by `publish_timeout`, so a
+publish during an outage fails fast instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractExchange,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustQueue,
+)
+from pydantic import BaseModel
+
+from contracts.headers import CONTENT_TYPE
+from contracts.topology import Exchange, Queue, Topology
+
+log = structlog.get_logger("offload.broker")
+
+
+class PublishError(Exception):
+    """The broker did not confirm a publish in time (down, blocked, or it refused it)."""
+
+
+class Broker:
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        *,
+        name: str,
+        heartbeat: int = 15,
+        publish_timeout: float = 5.0,
+    ) -> None:
+        self.topology = topology
+        self._url = url
+        self._name = name
+        self._heartbeat = heartbeat
+        self._publish_timeout = publish_timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+
+    async def connect(self) -> None:
+        self._connection = await aio_pika.connect_robust(
+            self._url,
+            heartbeat=self._heartbeat,
+            client_properties={"connection_name": self._name},
+        )
+        # Unroutable publishes raise instead of vanishing: a task event that
+        # reaches no queue is a failure the caller must hear about.
+        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+
+    async def connect_when_available(self, stop: asyncio.Event, retry_every: float = 2.0) -> bool:
+        """Connect, waiting for a broker that is still booting; False if `stop` is set first."""
+        while not stop.is_set():
+            try:
+                await self.connect()
+                return True
+            except (OSError, ConnectionError) as error:
+                log.warning("broker not reachable yet", error=str(error), retry_in_s=retry_every)
+            try:
+                await asyncio.wait_for(stop.wait(), retry_every)
+            except TimeoutError:
+                pass
+        return False
+
+    @property
+    def connection(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise RuntimeError("Broker.connect() was not awaited")
+        return self._connection
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None and self._connection.connected.is_set()
+
+    async def declare(self, queues: Iterable[Queue]) -> dict[str, AbstractRobustQueue]:
+        """Declare every exchange of the topology and the given queues with their bindings."""
+        channel = self._require_channel()
+        for exchange in self.topology.exchanges():
+            self._exchanges[exchange.name] = await self._declare_exchange(channel, exchange)
+        declared = {}
+        for spec in queues:
+            queue = await channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
+            for binding in spec.bindings:
+                await queue.bind(binding.exchange, binding.routing_key)
+            declared[spec.name] = queue
+        return declared
+
+    async def channel(self, prefetch: int) -> AbstractRobustChannel:
+        """A fresh channel for consuming, with its own prefetch window."""
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        return channel
+
+    async def publish(self, event: BaseModel, *, mandatory: bool = True) -> None:
+        """Publish a contract message on the events exchange, persistent, routed by its `type`.
+
+        `mandatory` makes an unroutable message an error; status events are
+        published without it, since nobody may be listening to them.
+        """
+        await self.publish_body(
+            event.__pydantic_serializer__.to_json(event),
+            exchange=self.topology.events.name,
+            routing_key=event.type,  # type: ignore[attr-defined]
+            message_id=str(event.message_id),  # type: ignore[attr-defined]
+            message_type=event.type,  # type: ignore[attr-defined]
+            mandatory=mandatory,
+        )
+
+    async def publish_body(
+        self,
+        body: bytes,
+        *,
+        exchange: str,
+        routing_key: str,
+        message_id: str | None = None,
+        message_type: str | None = None,
+        content_type: str | None = CONTENT_TYPE,
+        headers: Mapping[str, Any] | None = None,
+        mandatory: bool = True,
+    ) -> None:
+        message = aio_pika.Message(
+            body,
+            content_type=content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message_id,
+            type=message_type,
+            headers=dict(headers or {}),
+        )
+        target = self._exchange(exchange)
+        try:
+            # aio-pika's own timeout does not cover waiting for a reconnect, so
+            # the whole publish is bounded here.
+            async with asyncio.timeout(self._publish_timeout):
+                await target.publish(message, routing_key, mandatory=mandatory)
+        except TimeoutError as error:
+            raise PublishError(f"no confirm from the broker within {self._publish_timeout:g}s") from error
+        except Exception as error:  # nack, return, closed channel: all mean "not published"
+            raise PublishError(f"{type(error).__name__}: {error}") from error
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+    def _require_channel(self) -> AbstractRobustChannel:
+        if self._channel is None:
+            raise RuntimeError("Broker.connect() was not awaited")
+        return self._channel
+
+    def _exchange(self, name: str) -> AbstractExchange:
+        if name == "":
+            return self._require_channel().default_exchange
+        if name not in self._exchanges:
+            raise RuntimeError(f"exchange {name!r} was not declared by this process")
+        return self._exchanges[name]
+
+    @staticmethod
+    async def _declare_exchange(channel: AbstractRobustChannel, exchange: Exchange) -> AbstractExchange:
+        return await channel.declare_exchange(exchange.name, exchange.type, durable=True)

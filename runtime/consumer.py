@@ -1,0 +1,296 @@
+"""The consumer: feeds one queue's messages to a handler and owns the ack policy.
+
+For each delivery, exactly one of these happens before the ack:
+
+- the handler returned: `job.succeeded` is published;
+- it raised `PermanentError`, or the message is invalid, or the last attempt
+  failed: the message goes to the service's dead-letter queue with the reason
+  in its headers, and `job.dead_lettered` is published;
+- it raised anything else: the next attempt goes to a delay queue, which
+  hands it back to the work queue when its TTL expires, and
+  `job.retry_scheduled` is published.
+
+Each of these publishes is confirmed by the broker before the ack. If one
+cannot be made (the broker is gone), the message is not acked and the broker
+delivers it again: work is repeated rather than lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustQueue
+from pydantic import BaseModel, TypeAdapter
+
+from contracts import headers
+from contracts.events import (
+    DeadLetterReason,
+    Envelope,
+    ErrorInfo,
+    JobDeadLettered,
+    JobProgressed,
+    JobRetryScheduled,
+    JobStarted,
+    JobSucceeded,
+    Progress,
+    StatusEvent,
+    TaskType,
+)
+from contracts.topology import RetryPolicy, ServiceQueues
+from runtime.broker import Broker
+from runtime.decode import InvalidMessage, decode_message, job_id_in
+from runtime.errors import PermanentError, TransientError
+from runtime.job import JobContext
+from runtime.metrics import CONSUMER_ATTACHED, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
+
+E = TypeVar("E", bound=Envelope)
+Result = Mapping[str, Any] | BaseModel | None
+Handler = Callable[[E, JobContext], Awaitable[Result]]
+
+log = structlog.get_logger("offload.consumer")
+
+# Kept short so a dead letter's headers stay small; the job shows the same text.
+MAX_ERROR_TEXT = 2000
+MAX_HISTORY = 20
+
+
+class Consumer(Generic[E]):
+    def __init__(
+        self,
+        broker: Broker,
+        queues: ServiceQueues,
+        event_type: Any,
+        handler: Handler[E],
+        *,
+        task_type: TaskType | None,
+        retry: RetryPolicy,
+        prefetch: int,
+        max_message_bytes: int,
+    ) -> None:
+        """`task_type` is the kind of job this consumer runs; None for a consumer
+        of status events (the gateway's), which reports no status of its own."""
+        self._broker = broker
+        self._queues = queues
+        self._adapter: TypeAdapter[E] = TypeAdapter(event_type)
+        self._handler = handler
+        self._task_type = task_type
+        self._retry = retry
+        self._prefetch = prefetch
+        self._max_message_bytes = max_message_bytes
+        self._service = queues.service
+        self._channel: AbstractRobustChannel | None = None
+        self._queue: AbstractRobustQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    @property
+    def is_attached(self) -> bool:
+        return (
+            self._consumer_tag is not None
+            and self._channel is not None
+            and not self._channel.is_closed
+            and self._broker.is_connected
+        )
+
+    async def start(self) -> None:
+        self._channel = await self._broker.channel(self._prefetch)
+        spec = self._queues.work
+        # Declared on this channel so that aio-pika restores the consumer with it.
+        self._queue = await self._channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
+        self._consumer_tag = await self._queue.consume(self._on_message)
+        CONSUMER_ATTACHED.labels(self._service).set(1)
+        log.info("consuming", service=self._service, queue=spec.name, prefetch=self._prefetch)
+
+    async def stop(self, grace: float) -> None:
+        """Take no new work, give in-flight work `grace` seconds, requeue the rest."""
+        if self._queue is not None and self._consumer_tag is not None:
+            await self._queue.cancel(self._consumer_tag)
+            self._consumer_tag = None
+            CONSUMER_ATTACHED.labels(self._service).set(0)
+        if self._in_flight:
+            log.info("finishing in-flight jobs", service=self._service, count=len(self._in_flight), grace_s=grace)
+            _, unfinished = await asyncio.wait(self._in_flight, timeout=grace)
+            for task in unfinished:
+                task.cancel()  # the message is rejected with requeue on its way out
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            if unfinished:
+                log.warning("requeued unfinished jobs", service=self._service, count=len(unfinished))
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        IN_FLIGHT.labels(self._service).inc()
+        try:
+            # The ack policy in one place: leaving the block normally acks; an
+            # exception (a publish that was not confirmed, or a shutdown that
+            # cancelled the task) rejects with requeue, so the broker keeps it.
+            async with message.process(requeue=True, ignore_processed=True):
+                await self._process(message)
+        except asyncio.CancelledError:
+            MESSAGES.labels(self._service, "requeued").inc()
+            raise
+        except Exception as error:
+            MESSAGES.labels(self._service, "requeued").inc()
+            log.warning("requeued: outcome not recorded", service=self._service, error=repr(error))
+        finally:
+            IN_FLIGHT.labels(self._service).dec()
+            self._in_flight.discard(task)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = decode_message(message, self._adapter, self._max_message_bytes)
+        except InvalidMessage as error:
+            await self._dead_letter(message, None, error, DeadLetterReason.invalid_message)
+            return
+
+        job = JobContext(event.job_id, event.attempt, self._progress_reporter(event))
+        await self._report(JobStarted, event)
+        started = time.perf_counter()
+        try:
+            result = await self._handler(event, job)
+        except PermanentError as error:
+            await self._dead_letter(message, event, error, DeadLetterReason.permanent_error)
+        # Not "log and ack": every other failure is routed to a retry (or, on the
+        # last attempt, to the dead-letter queue), confirmed before the ack.
+        except Exception as error:
+            if event.attempt >= self._retry.max_attempts:
+                await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted)
+            else:
+                await self._schedule_retry(message, event, error)
+        else:
+            await self._report(JobSucceeded, event, result=_as_dict(result))
+            MESSAGES.labels(self._service, "succeeded").inc()
+            log.info("job succeeded", **_job_fields(event, self._service), duration_ms=_ms_since(started))
+        finally:
+            HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
+
+    async def _schedule_retry(self, message: AbstractIncomingMessage, event: E, error: Exception) -> None:
+        delay = self._delay_for(event.attempt, error)
+        queue = self._queues.delays[delay]
+        await self._broker.publish_body(
+            event.next_attempt().model_dump_json().encode(),
+            exchange=self._broker.topology.retry.name,
+            routing_key=queue.name,
+            message_id=message.message_id,
+            message_type=message.type,
+            headers=_with_history(message, event.attempt, error),
+        )
+        info = _error_info(error)
+        await self._report(JobRetryScheduled, event, error=info, retry_in_seconds=delay)
+        MESSAGES.labels(self._service, "retried").inc()
+        log.warning(
+            "job failed, retry scheduled",
+            **_job_fields(event, self._service),
+            error=info.message,
+            error_type=info.type,
+            retry_in_s=delay,
+        )
+
+    async def _dead_letter(
+        self,
+        message: AbstractIncomingMessage,
+        event: E | None,
+        error: Exception,
+        reason: DeadLetterReason,
+    ) -> None:
+        info = _error_info(error)
+        attempt = event.attempt if event is not None else 1
+        failure_headers = {
+            **_with_history(message, attempt, error),
+            headers.REASON: reason.value,
+            headers.ERROR_TYPE: info.type,
+            headers.ERROR_MESSAGE: info.message,
+            headers.ATTEMPTS: attempt,
+            headers.ROUTING_KEY: event.type if event is not None else message.routing_key or "",
+            headers.SERVICE: self._service,
+            headers.FAILED_AT: datetime.now(UTC).isoformat(),
+        }
+        # The original body goes to the dead-letter queue untouched, so it can be
+        # inspected and replayed as it was sent.
+        await self._broker.publish_body(
+            message.body,
+            exchange=self._broker.topology.dead_letters.name,
+            routing_key=self._service,
+            message_id=message.message_id,
+            message_type=message.type,
+            content_type=message.content_type,
+            headers=failure_headers,
+        )
+        job_id = event.job_id if event is not None else job_id_in(message.body)
+        if job_id is not None:
+            await self._report_for(JobDeadLettered, job_id, attempt, error=info, reason=reason)
+        MESSAGES.labels(self._service, "invalid" if event is None else "dead_lettered").inc()
+        log.error(
+            "job dead-lettered",
+            service=self._service,
+            job_id=str(job_id) if job_id else None,
+            attempt=attempt,
+            reason=reason.value,
+            error=info.message,
+            error_type=info.type,
+        )
+
+    def _delay_for(self, attempt: int, error: Exception) -> float:
+        delay = self._retry.delay_after(attempt)
+        wanted = getattr(error, "retry_after", None) if isinstance(error, TransientError) else None
+        if wanted is not None and wanted > delay:
+            # The shortest declared delay that honours the provider's Retry-After.
+            longer = [d for d in self._queues.delays if d >= wanted]
+            delay = min(longer) if longer else max(self._queues.delays)
+        return delay
+
+    def _progress_reporter(self, event: E) -> Callable[[Progress], Awaitable[None]] | None:
+        if self._task_type is None:
+            return None
+
+        async def report(progress: Progress) -> None:
+            await self._report(JobProgressed, event, progress=progress)
+
+        return report
+
+    async def _report(self, kind: type[StatusEvent], event: E, **fields: Any) -> None:
+        await self._report_for(kind, event.job_id, event.attempt, **fields)
+
+    async def _report_for(self, kind: type[StatusEvent], job_id: UUID, attempt: int, **fields: Any) -> None:
+        if self._task_type is None:
+            return
+        status = kind(job_id=job_id, attempt=attempt, task_type=self._task_type, service=self._service, **fields)
+        await self._broker.publish(status, mandatory=False)
+
+
+def _error_info(error: Exception) -> ErrorInfo:
+    return ErrorInfo(type=type(error).__name__, message=str(error)[:MAX_ERROR_TEXT] or repr(error))
+
+
+def _with_history(message: AbstractIncomingMessage, attempt: int, error: Exception) -> dict[str, Any]:
+    """The message's headers plus this attempt's failure, so a dead letter shows every try."""
+    carried = dict(message.headers or {})
+    history = list(carried.get(headers.HISTORY) or [])
+    history.append(f"attempt {attempt}: {type(error).__name__}: {str(error)[:200]}")
+    carried[headers.HISTORY] = history[-MAX_HISTORY:]
+    return carried
+
+
+def _as_dict(result: Result) -> dict[str, Any]:
+    if result is None:
+        return {}
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return dict(result)
+
+
+def _job_fields(event: Envelope, service: str) -> dict[str, Any]:
+    return {"service": service, "job_id": str(event.job_id), "attempt": event.attempt}
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

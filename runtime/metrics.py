@@ -1,0 +1,20 @@
+"""Prometheus metrics of the consumer runtime, labelled by service."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter(
+    "offload_messages",
+    "Messages a consumer finished with, by outcome "
+    "(succeeded, retried, dead_lettered, invalid, requeued).",
+    ["service", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "offload_handler_seconds",
+    "Time spent in the service's handler per message.",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+IN_FLIGHT = Gauge("offload_in_flight", "Messages being handled right now.", ["service"])
+CONSUMER_ATTACHED = Gauge(
+    "offload_consumer_attached", "1 while the service's consumer is subscribed to its queue.", ["service"]
+)

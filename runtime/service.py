@@ -1,0 +1,101 @@
+"""Running a service: everything between `python -m email_service` and its handler.
+
+A service module only says which service it is and hands over its handler:
+
+    run(Service(name="email", handler=EmailHandler(settings), settings=settings))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Generic
+
+import structlog
+import uvloop
+
+from contracts.events import TASK_EVENTS
+from contracts.topology import SERVICE_TASKS
+from runtime.broker import Broker
+from runtime.consumer import E, Consumer, Handler
+from runtime.logs import configure_logging
+from runtime.probe import ProbeServer, probe_app
+from runtime.settings import ServiceSettings
+
+log = structlog.get_logger("offload.service")
+
+@dataclass(frozen=True)
+class Service(Generic[E]):
+    name: str
+    """A key of `contracts.topology.SERVICE_TASKS`; it picks the queues and the event type."""
+    handler: Handler[E] | AbstractAsyncContextManager[Handler[E]]
+    """The business logic, or a context manager that opens its resources and yields it."""
+    settings: ServiceSettings
+
+
+def run(service: Service[Any]) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    configure_logging(service.settings.log_level, service.settings.log_format)
+    uvloop.run(serve(service))
+
+
+async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> None:
+    settings = service.settings
+    task_type = SERVICE_TASKS[service.name]
+    topology = settings.topology
+    queues = topology.service(service.name, settings.retry_policy)
+    stop = stop or _stop_on_signals()
+    broker = Broker(
+        settings.amqp_url.get_secret_value(),
+        topology,
+        name=f"offload-{service.name}",
+        heartbeat=settings.amqp_heartbeat,
+        publish_timeout=settings.publish_timeout,
+    )
+    async with AsyncExitStack() as resources:
+        handler = service.handler
+        if isinstance(handler, AbstractAsyncContextManager):
+            handler = await resources.enter_async_context(handler)
+        if not await broker.connect_when_available(stop):
+            return
+        resources.push_async_callback(broker.close)
+        await broker.declare(queues.all())
+        consumer: Consumer[Any] = Consumer(
+            broker,
+            queues,
+            TASK_EVENTS[task_type],
+            handler,
+            task_type=task_type,
+            retry=settings.retry_policy,
+            prefetch=settings.prefetch,
+            max_message_bytes=settings.max_message_bytes,
+        )
+        if settings.health_port is not None:
+            probe = ProbeServer(
+                probe_app(service.name, lambda: {"broker": broker.is_connected, "consumer": consumer.is_attached}),
+                settings.health_host,
+                settings.health_port,
+            )
+            probe_task = asyncio.create_task(probe.serve())
+            resources.push_async_callback(_stop_probe, probe, probe_task)
+        await consumer.start()
+        log.info("service ready", service=service.name, queue=queues.work.name)
+        await stop.wait()
+        log.info("service stopping", service=service.name, grace_s=settings.shutdown_grace)
+        await consumer.stop(settings.shutdown_grace)
+    log.info("service stopped", service=service.name)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _stop_probe(probe: ProbeServer, task: asyncio.Task[None]) -> None:
+    probe.should_exit = True
+    await task

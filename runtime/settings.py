@@ -1,0 +1,57 @@
+"""Settings every process shares: where the broker is and how to talk to it.
+
+Each service subclasses `ServiceSettings` with its own fields; values come from
+the environment (or a `.env` file), never from code.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.topology import DELIVERY_LIMIT, RetryPolicy, Topology
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    amqp_url: SecretStr = Field(
+        SecretStr("amqp://guest:guest@localhost:5672/"),
+        description="The RabbitMQ server, as an AMQP URL (credentials and vhost included).",
+    )
+    offload_namespace: str = Field(
+        "offload",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Prefix of every exchange and queue name; lets deployments share a broker.",
+    )
+    delivery_limit: int = Field(
+        DELIVERY_LIMIT, ge=1, description="Deliveries before a crashing message is dead-lettered."
+    )
+    amqp_heartbeat: int = Field(15, ge=1, description="Seconds; a dead link is noticed within ~3x this.")
+    publish_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a publisher confirm.")
+    prefetch: int = Field(16, ge=1, le=10_000, description="Messages a consumer works on at once.")
+    retry_max_attempts: int = Field(5, ge=1, description="Attempts before a job is dead-lettered.")
+    retry_first_delay: float = Field(1.0, gt=0, description="Seconds before the second attempt.")
+    retry_multiplier: float = Field(2.0, ge=1, description="Each further delay grows by this factor.")
+    retry_max_delay: float = Field(300.0, gt=0, description="Upper bound on any one delay, seconds.")
+    max_message_bytes: int = Field(1_048_576, ge=1024, description="Larger messages are dead-lettered.")
+    shutdown_grace: float = Field(30.0, ge=0, description="Seconds in-flight jobs get to finish on SIGTERM.")
+    health_port: int | None = Field(None, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
+    health_host: str = "0.0.0.0"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @property
+    def topology(self) -> Topology:
+        return Topology(namespace=self.offload_namespace, delivery_limit=self.delivery_limit)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.retry_max_attempts,
+            first_delay=self.retry_first_delay,
+            multiplier=self.retry_multiplier,
+            max_delay=self.retry_max_delay,
+        )

@@ -1,0 +1,435 @@
+"""The job store against a real SQLite file and a real PostgreSQL server.
+
+Every test runs on both backends. PostgreSQL gets a fresh database for the
+session (dropped at the end), emptied before each test; set
+`TEST_POSTGRES_URL` to point elsewhere, or `OFFLOAD_SKIP_POSTGRES=1` to skip
+those cases when no server is at hand.
+"""
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from contracts.events import (
+    DeadLetterReason,
+    ErrorInfo,
+    JobDeadLettered,
+    JobProgressed,
+    JobQueued,
+    JobRetryScheduled,
+    JobStarted,
+    JobStatus,
+    JobSucceeded,
+    Progress,
+    StatusEvent,
+    TaskType,
+)
+from gateway.store import Job, JobStore, event_key, jobs
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+BOOM = ErrorInfo(type="SMTPServerDisconnected", message="connection lost")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def postgres_database_url() -> AsyncIterator[str]:
+    """A database of its own for this test session, so runs never share rows."""
+    server = make_url(POSTGRES_URL)
+    admin = create_async_engine(
+        server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
+    )
+    name = f"offload_test_{uuid4().hex[:12]}"
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, TimeoutError, SQLAlchemyError) as error:
+        await admin.dispose()
+        where = server.render_as_string(hide_password=True)
+        if os.environ.get("OFFLOAD_SKIP_POSTGRES") == "1":
+            pytest.skip(f"OFFLOAD_SKIP_POSTGRES=1 and PostgreSQL at {where} is unreachable")
+        pytest.fail(
+            f"PostgreSQL at {where} is unreachable ({error!r}). Start it, point "
+            "TEST_POSTGRES_URL at one, or set OFFLOAD_SKIP_POSTGRES=1 to skip these tests.",
+            pytrace=False,
+        )
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+# A plain fixture, so that it may pull in the async session fixture on demand:
+# the SQLite cases then never need a PostgreSQL server.
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "sqlite":
+        # A folder that does not exist yet: open() must create it.
+        return f"sqlite+aiosqlite:///{tmp_path}/var/jobs.db"
+    return request.getfixturevalue("postgres_database_url")
+
+
+@pytest_asyncio.fixture
+async def store(database_url: str) -> AsyncIterator[JobStore]:
+    job_store = JobStore(database_url)
+    await job_store.open()
+    cleaner = create_async_engine(database_url, poolclass=NullPool)
+    async with cleaner.begin() as conn:
+        await conn.execute(jobs.delete())
+    await cleaner.dispose()
+    yield job_store
+    await job_store.close()
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def about(job_id: UUID, attempt: int = 1, seconds: float = 0) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "task_type": TaskType.email,
+        "service": "email_service",
+        "attempt": attempt,
+        "created_at": T0,
+        "occurred_at": at(seconds),
+    }
+
+
+def assert_utc(*moments: datetime | None) -> None:
+    for moment in moments:
+        assert moment is not None
+        assert moment.tzinfo is not None and moment.utcoffset() == timedelta(0), moment
+
+
+async def must_get(store: JobStore, job_id: UUID) -> Job:
+    job = await store.get(job_id)
+    assert job is not None
+    return job
+
+
+async def test_ping(store: JobStore) -> None:
+    await store.ping()
+
+
+async def test_create_then_get(store: JobStore) -> None:
+    job_id = uuid4()
+    paris = timezone(timedelta(hours=2))
+    created_at = datetime(2026, 3, 1, 11, 30, 0, 123456, tzinfo=paris)
+
+    created = await store.create(job_id, TaskType.email, created_at=created_at)
+    fetched = await store.get(job_id)
+
+    assert fetched == created
+    assert created.job_id == job_id
+    assert created.type is TaskType.email
+    assert created.status is JobStatus.queued
+    assert created.attempts == 0
+    assert created.created_at == created_at
+    assert (created.started_at, created.finished_at) == (None, None)
+    assert (created.progress, created.error, created.result) == (None, None, None)
+    assert_utc(created.created_at, created.updated_at, fetched.created_at, fetched.updated_at)
+
+
+async def test_get_unknown_job_is_none(store: JobStore) -> None:
+    assert await store.get(uuid4()) is None
+
+
+async def test_create_twice_returns_the_first_job(store: JobStore) -> None:
+    job_id = uuid4()
+    first = await store.create(job_id, TaskType.email, created_at=T0)
+
+    again = await store.create(job_id, TaskType.file, created_at=at(60))
+
+    assert again == first
+    assert again.type is TaskType.email
+    assert again.created_at == T0
+
+
+async def test_happy_path(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.create(job_id, TaskType.email, created_at=T0)
+
+    await store.apply(JobQueued(**about(job_id, seconds=0)))
+    assert (await must_get(store, job_id)).status is JobStatus.queued
+
+    await store.apply(JobStarted(**about(job_id, seconds=1)))
+    running = await must_get(store, job_id)
+    assert running.status is JobStatus.running
+    assert running.attempts == 1
+    assert running.started_at == at(1)
+
+    await store.apply(
+        JobProgressed(**about(job_id, seconds=2), progress=Progress(done=3, total=4, unit="rows"))
+    )
+    progressed = await must_get(store, job_id)
+    assert progressed.status is JobStatus.running
+    assert progressed.progress == Progress(done=3, total=4, unit="rows")
+
+    await store.apply(JobSucceeded(**about(job_id, seconds=3), result={"message_id": "<x@y>"}))
+    done = await must_get(store, job_id)
+    assert done.status is JobStatus.succeeded
+    assert done.attempts == 1
+    assert done.result == {"message_id": "<x@y>"}
+    assert done.error is None
+    assert done.progress == Progress(done=3, total=4, unit="rows")
+    assert done.created_at == T0
+    assert done.started_at == at(1)
+    assert done.finished_at == at(3)
+    assert done.updated_at >= running.updated_at
+    assert_utc(done.created_at, done.updated_at, done.started_at, done.finished_at)
+
+
+async def test_retry_then_success_counts_two_attempts(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.create(job_id, TaskType.email, created_at=T0)
+
+    await store.apply(JobStarted(**about(job_id, attempt=1, seconds=1)))
+    await store.apply(
+        JobRetryScheduled(**about(job_id, attempt=1, seconds=2), error=BOOM, retry_in_seconds=4)
+    )
+    retrying = await must_get(store, job_id)
+    assert retrying.status is JobStatus.retrying
+    assert retrying.error == {
+        "type": "SMTPServerDisconnected",
+        "message": "connection lost",
+        "retry_in_seconds": 4,
+    }
+
+    await store.apply(JobStarted(**about(job_id, attempt=2, seconds=6)))
+    await store.apply(JobSucceeded(**about(job_id, attempt=2, seconds=7)))
+
+    done = await must_get(store, job_id)
+    assert done.status is JobStatus.succeeded
+    assert done.attempts == 2
+    assert done.error is None
+    assert done.result == {}
+    assert done.started_at == at(1)
+    assert done.finished_at == at(7)
+
+
+async def test_dead_lettered_shows_the_reason(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.create(job_id, TaskType.email, created_at=T0)
+
+    await store.apply(JobStarted(**about(job_id, seconds=1)))
+    await store.apply(
+        JobDeadLettered(
+            **about(job_id, seconds=2), error=BOOM, reason=DeadLetterReason.permanent_error
+        )
+    )
+
+    dead = await must_get(store, job_id)
+    assert dead.status is JobStatus.dead_lettered
+    assert dead.error == {
+        "type": "SMTPServerDisconnected",
+        "message": "connection lost",
+        "reason": "permanent_error",
+    }
+    assert dead.finished_at == at(2)
+    assert dead.result is None
+    assert_utc(dead.finished_at)
+
+
+async def test_a_status_event_for_an_unknown_job_records_it(store: JobStore) -> None:
+    job_id = uuid4()
+    created_at = at(-5)
+    event = JobStarted(
+        **{**about(job_id, seconds=1), "task_type": TaskType.analysis, "created_at": created_at}
+    )
+
+    await store.apply(event)
+
+    job = await must_get(store, job_id)
+    assert job.type is TaskType.analysis
+    assert job.status is JobStatus.running
+    assert job.attempts == 1
+    assert job.created_at == created_at
+    assert job.started_at == at(1)
+    assert_utc(job.created_at, job.updated_at, job.started_at)
+
+
+async def test_stale_and_reordered_events_are_ignored(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.create(job_id, TaskType.email, created_at=T0)
+
+    await store.apply(JobSucceeded(**about(job_id, seconds=5), result={"ok": True}))
+    await store.apply(JobProgressed(**about(job_id, seconds=4), progress=Progress(done=1)))
+    await store.apply(JobStarted(**about(job_id, seconds=1)))
+    await store.apply(JobQueued(**about(job_id, seconds=0)))
+
+    job = await must_get(store, job_id)
+    assert job.status is JobStatus.succeeded
+    assert job.progress is None
+    assert job.started_at is None
+    assert job.result == {"ok": True}
+    assert job.finished_at == at(5)
+
+
+async def test_an_older_attempt_cannot_undo_a_newer_one(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.create(job_id, TaskType.email, created_at=T0)
+
+    await store.apply(JobStarted(**about(job_id, attempt=2, seconds=10)))
+    await store.apply(
+        JobRetryScheduled(**about(job_id, attempt=1, seconds=11), error=BOOM, retry_in_seconds=1)
+    )
+
+    job = await must_get(store, job_id)
+    assert job.status is JobStatus.running
+    assert job.attempts == 2
+    assert job.error is None
+
+
+async def test_a_replay_overrides_a_dead_letter(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.apply(
+        JobDeadLettered(
+            **about(job_id, attempt=3, seconds=5),
+            error=BOOM,
+            reason=DeadLetterReason.retries_exhausted,
+        )
+    )
+
+    await store.apply(JobStarted(**about(job_id, attempt=4, seconds=100)))
+    running = await must_get(store, job_id)
+    assert running.status is JobStatus.running
+    assert running.finished_at is None
+
+    await store.apply(JobSucceeded(**about(job_id, attempt=4, seconds=101)))
+    done = await must_get(store, job_id)
+    assert done.status is JobStatus.succeeded
+    assert done.attempts == 4
+    assert done.error is None
+
+
+async def test_list_filters_pages_and_counts(store: JobStore) -> None:
+    # Eight jobs a minute apart, alternating email/file; every third one runs.
+    ids = [uuid4() for _ in range(8)]
+    for index, job_id in enumerate(ids):
+        task_type = TaskType.email if index % 2 == 0 else TaskType.file
+        await store.create(job_id, task_type, created_at=at(60 * index))
+        if index % 3 == 0:
+            await store.apply(
+                JobStarted(**{**about(job_id, seconds=60 * index + 1), "task_type": task_type})
+            )
+    newest_first = list(reversed(ids))
+
+    everything, total = await store.list(limit=100, offset=0)
+    assert [job.job_id for job in everything] == newest_first
+    assert total == 8
+
+    page, total = await store.list(limit=3, offset=3)
+    assert [job.job_id for job in page] == newest_first[3:6]
+    assert total == 8
+
+    beyond, total = await store.list(limit=3, offset=10)
+    assert (beyond, total) == ([], 8)
+
+    emails, total = await store.list(task_type=TaskType.email, limit=100, offset=0)
+    assert [job.job_id for job in emails] == [ids[6], ids[4], ids[2], ids[0]]
+    assert total == 4
+
+    running, total = await store.list(status=JobStatus.running, limit=100, offset=0)
+    assert [job.job_id for job in running] == [ids[6], ids[3], ids[0]]
+    assert total == 3
+
+    running_files, total = await store.list(
+        status=JobStatus.running, task_type=TaskType.file, limit=1, offset=0
+    )
+    assert [job.job_id for job in running_files] == [ids[3]]
+    assert total == 1
+
+    for job in everything:
+        assert_utc(job.created_at, job.updated_at)
+
+
+async def test_list_breaks_ties_by_job_id_descending(store: JobStore) -> None:
+    ids = [uuid4() for _ in range(5)]
+    for job_id in ids:
+        await store.create(job_id, TaskType.email, created_at=T0)
+
+    listed, total = await store.list(limit=10, offset=0)
+
+    assert [job.job_id for job in listed] == sorted(ids, reverse=True)
+    assert total == 5
+
+
+async def test_concurrent_applies_end_in_the_highest_keyed_state(store: JobStore) -> None:
+    job_id = uuid4()
+    await store.create(job_id, TaskType.email, created_at=T0)
+    events: list[StatusEvent] = []
+    for attempt in (1, 2, 3):
+        base = 100 * attempt
+        events += [JobQueued(**about(job_id, attempt, base))]
+        events += [JobStarted(**about(job_id, attempt, base + 1))]
+        events += [
+            JobProgressed(**about(job_id, attempt, base + 2 + n), progress=Progress(done=n))
+            for n in range(12)
+        ]
+        if attempt < 3:
+            events += [
+                JobRetryScheduled(
+                    **about(job_id, attempt, base + 20), error=BOOM, retry_in_seconds=attempt
+                )
+            ]
+    last = JobSucceeded(**about(job_id, 3, 350), result={"winner": True})
+    events.append(last)
+    # Redeliveries of early events make up the fifty.
+    events += events[: 50 - len(events)]
+    assert len(events) == 50
+    assert max(events, key=event_key) is last
+
+    await asyncio.gather(*(store.apply(event) for event in reversed(events)))
+
+    job = await must_get(store, job_id)
+    assert job.status is JobStatus.succeeded
+    assert job.attempts == 3
+    assert job.result == {"winner": True}
+    assert job.error is None
+    assert job.finished_at == at(350)
+
+
+async def test_concurrent_first_events_for_an_unknown_job_do_not_collide(
+    store: JobStore,
+) -> None:
+    job_id = uuid4()
+    events = [JobStarted(**about(job_id, seconds=n)) for n in range(19)]
+    events.append(JobProgressed(**about(job_id, seconds=30), progress=Progress(done=7)))
+
+    await asyncio.gather(*(store.apply(event) for event in events))
+
+    job = await must_get(store, job_id)
+    assert job.status is JobStatus.running
+    assert job.attempts == 1
+    assert job.progress == Progress(done=7)
+    listed, total = await store.list(limit=10, offset=0)
+    assert total == 1
+
+
+async def test_sqlite_file_uses_write_ahead_logging(tmp_path: Any) -> None:
+    path = tmp_path / "jobs.db"
+    job_store = JobStore(f"sqlite+aiosqlite:///{path}")
+    await job_store.open()
+    try:
+        await job_store.create(uuid4(), TaskType.email, created_at=T0)
+    finally:
+        await job_store.close()
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

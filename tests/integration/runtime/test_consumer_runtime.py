@@ -1,0 +1,270 @@
+"""The consumer runtime against the real broker: ack, retry, dead-letter, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from conftest import TEST_RETRY
+from contracts import headers
+from contracts.events import EmailRequested
+from contracts.topology import Topology
+from runtime import JobContext, PermanentError, Service, ServiceSettings, TransientError, serve
+from runtime.broker import Broker
+from support.watch import publish_raw, status_of, watch_dead_letters, watch_status
+
+
+class Scripted:
+    """A handler that raises what it is told to, in order, then succeeds."""
+
+    def __init__(self, *failures: Exception, block: asyncio.Event | None = None) -> None:
+        self.failures = list(failures)
+        self.calls: list[EmailRequested] = []
+        self.started = asyncio.Event()
+        self.block = block
+
+    async def __call__(self, event: EmailRequested, job: JobContext) -> dict[str, Any]:
+        self.calls.append(event)
+        self.started.set()
+        if self.block is not None:
+            await self.block.wait()
+        if self.failures:
+            raise self.failures.pop(0)
+        await job.progress(1, 1)
+        return {"sent_to": event.to}
+
+
+def settings_for(amqp_url: str, topology: Topology, **overrides: Any) -> ServiceSettings:
+    return ServiceSettings(
+        amqp_url=amqp_url,
+        offload_namespace=topology.namespace,
+        retry_max_attempts=TEST_RETRY.max_attempts,
+        retry_first_delay=TEST_RETRY.first_delay,
+        retry_multiplier=TEST_RETRY.multiplier,
+        retry_max_delay=TEST_RETRY.max_delay,
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def running(handler: Callable[..., Awaitable[Any]], settings: ServiceSettings) -> AsyncIterator[asyncio.Event]:
+    """The email service's runtime, in this process, with `handler` as its business logic."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(Service(name="email", handler=handler, settings=settings), stop))
+    # The service is ready once its work queue has a consumer.
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def publisher(amqp_url: str, topology: Topology, amqp: AbstractRobustConnection) -> AsyncIterator[Broker]:
+    broker = Broker(amqp_url, topology, name="test-publisher")
+    await broker.connect()
+    await broker.declare(topology.service("email").all())
+    yield broker
+    await broker.close()
+
+
+def an_email(**fields: Any) -> EmailRequested:
+    return EmailRequested(**{"to": ["ada@example.com"], "subject": "Hello", "text": "Hi Ada", **fields})
+
+
+async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
+    async with connection.channel() as channel:
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def test_success_reports_status_and_acks(amqp, amqp_url, topology, publisher):
+    status = await watch_status(amqp, topology)
+    handler = Scripted()
+    async with running(handler, settings_for(amqp_url, topology)):
+        event = an_email()
+        await publisher.publish(event)
+        succeeded = await status.wait_for(status_of(event.job_id, "job.succeeded"))
+
+    assert succeeded.result == {"sent_to": ["ada@example.com"]}
+    assert succeeded.service == "email" and succeeded.task_type == "email"
+    kinds = [e.type for e in status.seen if e.job_id == event.job_id]
+    assert kinds == ["job.started", "job.progressed", "job.succeeded"]
+    assert [call.job_id for call in handler.calls] == [event.job_id]
+    assert await queue_depth(amqp, topology.service("email").work.name) == 0
+
+
+async def test_transient_errors_retry_with_backoff_then_succeed(amqp, amqp_url, topology, publisher):
+    status = await watch_status(amqp, topology)
+    handler = Scripted(ConnectionError("smtp down"), TransientError("busy", retry_after=None))
+    async with running(handler, settings_for(amqp_url, topology)):
+        event = an_email()
+        await publisher.publish(event)
+        succeeded = await status.wait_for(status_of(event.job_id, "job.succeeded"))
+
+    assert succeeded.attempt == 3
+    assert [call.attempt for call in handler.calls] == [1, 2, 3]
+    retries = [e for e in status.seen if e.type == "job.retry_scheduled"]
+    assert [(r.attempt, r.retry_in_seconds, r.error.type) for r in retries] == [
+        (1, 0.2, "ConnectionError"),
+        (2, 0.4, "TransientError"),
+    ]
+    # Each attempt started no sooner than its delay after the failure before it.
+    starts = {e.attempt: e.occurred_at for e in status.seen if e.type == "job.started"}
+    for retry in retries:
+        waited = (starts[retry.attempt + 1] - retry.occurred_at).total_seconds()
+        assert waited >= retry.retry_in_seconds * 0.9, (retry.attempt, waited)
+
+
+async def test_permanent_error_is_dead_lettered_with_its_reason(amqp, amqp_url, topology, publisher):
+    status = await watch_status(amqp, topology)
+    dead = await watch_dead_letters(amqp, topology, "email")
+    handler = Scripted(PermanentError("550 5.1.1 no such user"))
+    async with running(handler, settings_for(amqp_url, topology)):
+        event = an_email()
+        await publisher.publish(event)
+        letter = await dead.wait_for(lambda m: m.message_id == str(event.message_id))
+        report = await status.wait_for(status_of(event.job_id, "job.dead_lettered"))
+
+    assert letter.headers[headers.REASON] == "permanent_error"
+    assert letter.headers[headers.ERROR_TYPE] == "PermanentError"
+    assert letter.headers[headers.ERROR_MESSAGE] == "550 5.1.1 no such user"
+    assert letter.headers[headers.ATTEMPTS] == 1
+    assert letter.headers[headers.ROUTING_KEY] == "email.requested"
+    assert EmailRequested.model_validate_json(letter.body) == event  # the body, untouched
+    assert report.reason == "permanent_error" and report.error.message == "550 5.1.1 no such user"
+    assert len(handler.calls) == 1
+    assert await queue_depth(amqp, topology.service("email").dead.name) == 1
+
+
+async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, amqp_url, topology, publisher):
+    dead = await watch_dead_letters(amqp, topology, "email")
+    handler = Scripted(*(RuntimeError(f"boom {n}") for n in range(1, 10)))
+    async with running(handler, settings_for(amqp_url, topology)):
+        event = an_email()
+        await publisher.publish(event)
+        letter = await dead.wait_for(lambda m: m.message_id == str(event.message_id))
+
+    assert letter.headers[headers.REASON] == "retries_exhausted"
+    assert letter.headers[headers.ATTEMPTS] == 3
+    assert letter.headers[headers.HISTORY] == [
+        "attempt 1: RuntimeError: boom 1",
+        "attempt 2: RuntimeError: boom 2",
+        "attempt 3: RuntimeError: boom 3",
+    ]
+    assert len(handler.calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "properties", "expected"),
+    [
+        (b"not json at all", {"content_type": "application/json"}, "Invalid JSON"),
+        (b'{"to": ["ada@example.com"]}', {"content_type": "application/json"}, "subject: Field required"),
+        (
+            an_email().model_dump_json().encode().replace(b"email.requested", b"email.sent"),
+            {"content_type": "application/json"},
+            "type: Input should be 'email.requested'",
+        ),
+        (b"", {"content_type": "application/json"}, "Invalid JSON"),
+        (an_email().model_dump_json().encode(), {"content_type": "text/plain"}, "is not 'application/json'"),
+        (an_email().model_dump_json().encode(), {}, "content type None"),
+        (b"\xff\xfe\x00garbage", {"content_type": "application/json"}, "Invalid JSON"),
+    ],
+    ids=["not-json", "wrong-schema", "unknown-type", "empty", "wrong-content-type", "no-content-type", "not-utf8"],
+)
+async def test_invalid_messages_are_dead_lettered_at_once(
+    amqp, amqp_url, topology, publisher, body, properties, expected
+):
+    dead = await watch_dead_letters(amqp, topology, "email")
+    status = await watch_status(amqp, topology)
+    handler = Scripted()
+    async with running(handler, settings_for(amqp_url, topology)):
+        await publish_raw(amqp, topology.events.name, "email.requested", body, message_id="poison", **properties)
+        letter = await dead.wait_for(lambda m: m.message_id == "poison")
+        # The consumer is still alive and working after the poison message.
+        good = an_email()
+        await publisher.publish(good)
+        await status.wait_for(status_of(good.job_id, "job.succeeded"))
+
+    assert letter.headers[headers.REASON] == "invalid_message"
+    assert expected in letter.headers[headers.ERROR_MESSAGE]
+    assert letter.body == body
+    assert [call.job_id for call in handler.calls] == [good.job_id]
+
+
+async def test_unknown_major_version_is_refused(amqp, amqp_url, topology, publisher):
+    dead = await watch_dead_letters(amqp, topology, "email")
+    status = await watch_status(amqp, topology)
+    body = json.loads(an_email().model_dump_json())
+    body["version"] = "2.0"
+    async with running(Scripted(), settings_for(amqp_url, topology)):
+        await publish_raw(
+            amqp, topology.events.name, "email.requested", json.dumps(body).encode(),
+            message_id="v2", content_type="application/json",
+        )
+        letter = await dead.wait_for(lambda m: m.message_id == "v2")
+        # The invalid message named its job, so the job learns why it died.
+        report = await status.wait_for(lambda e: str(e.job_id) == body["job_id"])
+
+    assert "unsupported major version 2" in letter.headers[headers.ERROR_MESSAGE]
+    assert report.type == "job.dead_lettered" and report.reason == "invalid_message"
+
+
+async def test_oversize_message_is_dead_lettered(amqp, amqp_url, topology, publisher):
+    dead = await watch_dead_letters(amqp, topology, "email")
+    big = an_email(text="x" * 5000).model_dump_json().encode()
+    async with running(Scripted(), settings_for(amqp_url, topology, max_message_bytes=4096)):
+        await publish_raw(amqp, topology.events.name, "email.requested", big, message_id="big", content_type="application/json")
+        letter = await dead.wait_for(lambda m: m.message_id == "big")
+
+    assert "exceeds the limit of 4096 bytes" in letter.headers[headers.ERROR_MESSAGE]
+
+
+async def test_retry_after_picks_a_long_enough_delay(amqp, amqp_url, topology, publisher):
+    status = await watch_status(amqp, topology)
+    handler = Scripted(TransientError("429 slow down", retry_after=0.3))
+    async with running(handler, settings_for(amqp_url, topology)):
+        event = an_email()
+        await publisher.publish(event)
+        await status.wait_for(status_of(event.job_id, "job.succeeded"))
+
+    retry = next(e for e in status.seen if e.type == "job.retry_scheduled")
+    assert retry.retry_in_seconds == 0.4  # the shortest declared delay >= 0.3 s
+
+
+async def test_shutdown_lets_in_flight_work_finish(amqp, amqp_url, topology, publisher):
+    status = await watch_status(amqp, topology)
+    release = asyncio.Event()
+    handler = Scripted(block=release)
+    async with running(handler, settings_for(amqp_url, topology, shutdown_grace=10)) as stop:
+        event = an_email()
+        await publisher.publish(event)
+        await asyncio.wait_for(handler.started.wait(), 10)
+        stop.set()  # what SIGTERM does
+        await asyncio.sleep(0)  # let the service take the stop before the work ends
+        release.set()
+        await status.wait_for(status_of(event.job_id, "job.succeeded"))
+
+    assert await queue_depth(amqp, topology.service("email").work.name) == 0
+
+
+async def test_shutdown_requeues_work_that_overruns_the_grace_period(amqp, amqp_url, topology, publisher):
+    status = await watch_status(amqp, topology)
+    stuck = Scripted(block=asyncio.Event())  # never released
+    event = an_email()
+    async with running(stuck, settings_for(amqp_url, topology, shutdown_grace=0.2)):
+        await publisher.publish(event)
+        await asyncio.wait_for(stuck.started.wait(), 10)
+    # The first instance gave up on the job and returned it to the queue ...
+    assert await queue_depth(amqp, topology.service("email").work.name) == 1
+    # ... so the next instance does it.
+    handler = Scripted()
+    async with running(handler, settings_for(amqp_url, topology)):
+        await status.wait_for(status_of(event.job_id, "job.succeeded"))
+    assert [call.job_id for call in handler.calls] == [event.job_id]

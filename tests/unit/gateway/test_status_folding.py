@@ -1,0 +1,240 @@
+"""How one status event changes a job's row, with no database involved."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from contracts.events import (
+    DeadLetterReason,
+    ErrorInfo,
+    JobDeadLettered,
+    JobProgressed,
+    JobQueued,
+    JobRetryScheduled,
+    JobStarted,
+    JobSucceeded,
+    Progress,
+    StatusEvent,
+    TaskType,
+)
+from gateway.store import fold, queued_row
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+NOW = T0 + timedelta(hours=1)
+JOB_ID = uuid4()
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def common(attempt: int = 1, seconds: float = 0) -> dict[str, Any]:
+    return {
+        "job_id": JOB_ID,
+        "task_type": TaskType.email,
+        "service": "email_service",
+        "attempt": attempt,
+        "occurred_at": at(seconds),
+    }
+
+
+def queued() -> dict[str, Any]:
+    return queued_row(JOB_ID, TaskType.email, created_at=T0, now=T0)
+
+
+def fold_all(row: dict[str, Any], *events: StatusEvent) -> dict[str, Any]:
+    for event in events:
+        row = {**row, **(fold(row, event, now=NOW) or {})}
+    return row
+
+
+BOOM = ErrorInfo(type="SMTPServerDisconnected", message="connection lost")
+
+
+def test_queued_sets_status_without_counting_an_attempt() -> None:
+    changes = fold(queued(), JobQueued(**common(seconds=1)), now=NOW)
+
+    assert changes is not None
+    assert changes["status"] == "queued"
+    assert "attempts" not in changes
+    assert changes["updated_at"] == NOW
+
+
+def test_started_runs_the_job_and_records_when() -> None:
+    row = fold_all(queued(), JobStarted(**common(seconds=2)))
+
+    assert row["status"] == "running"
+    assert row["attempts"] == 1
+    assert row["started_at"] == at(2)
+    assert row["finished_at"] is None
+
+
+def test_a_second_start_keeps_the_first_started_at() -> None:
+    row = fold_all(
+        queued(),
+        JobStarted(**common(attempt=1, seconds=2)),
+        JobStarted(**common(attempt=2, seconds=20)),
+    )
+
+    assert row["started_at"] == at(2)
+    assert row["attempts"] == 2
+
+
+def test_progressed_keeps_the_latest_progress() -> None:
+    row = fold_all(
+        queued(),
+        JobStarted(**common(seconds=1)),
+        JobProgressed(**common(seconds=2), progress=Progress(done=10, total=100)),
+        JobProgressed(**common(seconds=3), progress=Progress(done=40, total=100)),
+    )
+
+    assert row["status"] == "running"
+    assert row["progress"] == {"done": 40, "total": 100, "unit": "items"}
+    assert row["attempts"] == 1
+
+
+def test_progressed_does_not_count_an_attempt() -> None:
+    changes = fold(
+        queued(), JobProgressed(**common(attempt=3), progress=Progress(done=1)), now=NOW
+    )
+
+    assert changes is not None
+    assert "attempts" not in changes
+
+
+def test_succeeded_sets_result_clears_error_and_finishes() -> None:
+    row = fold_all(
+        queued(),
+        JobRetryScheduled(**common(attempt=1, seconds=1), error=BOOM, retry_in_seconds=5),
+        JobSucceeded(**common(attempt=2, seconds=10), result={"message_id": "<a@b>"}),
+    )
+
+    assert row["status"] == "succeeded"
+    assert row["result"] == {"message_id": "<a@b>"}
+    assert row["error"] is None
+    assert row["finished_at"] == at(10)
+    assert row["attempts"] == 2
+
+
+def test_retry_scheduled_records_the_error_and_the_delay() -> None:
+    row = fold_all(
+        queued(), JobRetryScheduled(**common(seconds=1), error=BOOM, retry_in_seconds=2.5)
+    )
+
+    assert row["status"] == "retrying"
+    assert row["error"] == {
+        "type": "SMTPServerDisconnected",
+        "message": "connection lost",
+        "retry_in_seconds": 2.5,
+    }
+    assert row["attempts"] == 1
+    assert row["finished_at"] is None
+
+
+def test_dead_lettered_records_the_reason_and_finishes() -> None:
+    row = fold_all(
+        queued(),
+        JobDeadLettered(
+            **common(attempt=5, seconds=9), error=BOOM, reason=DeadLetterReason.retries_exhausted
+        ),
+    )
+
+    assert row["status"] == "dead_lettered"
+    assert row["error"] == {
+        "type": "SMTPServerDisconnected",
+        "message": "connection lost",
+        "reason": "retries_exhausted",
+    }
+    assert row["finished_at"] == at(9)
+    assert row["attempts"] == 5
+
+
+def test_a_late_progress_after_success_is_ignored() -> None:
+    done = fold_all(
+        queued(),
+        JobStarted(**common(seconds=1)),
+        JobSucceeded(**common(seconds=5), result={"ok": True}),
+    )
+
+    late = JobProgressed(**common(seconds=3), progress=Progress(done=50))
+    assert fold(done, late, now=NOW) is None
+
+
+def test_a_progress_stamped_after_success_in_the_same_attempt_is_still_ignored() -> None:
+    done = fold_all(queued(), JobSucceeded(**common(seconds=5)))
+
+    # Clocks differ between services: rank, not time, orders an attempt's steps.
+    skewed = JobProgressed(**common(seconds=6), progress=Progress(done=50))
+    assert fold(done, skewed, now=NOW) is None
+
+
+def test_an_older_attempts_event_is_ignored() -> None:
+    second_try = fold_all(queued(), JobStarted(**common(attempt=2, seconds=10)))
+
+    # Stamped later, but it belongs to the first attempt.
+    late_retry = JobRetryScheduled(
+        **common(attempt=1, seconds=11), error=BOOM, retry_in_seconds=1
+    )
+    assert fold(second_try, late_retry, now=NOW) is None
+    assert fold(second_try, JobQueued(**common(attempt=1, seconds=0)), now=NOW) is None
+
+
+def test_reordered_events_end_in_the_same_state() -> None:
+    events = [
+        JobQueued(**common(seconds=0)),
+        JobStarted(**common(seconds=1)),
+        JobProgressed(**common(seconds=2), progress=Progress(done=5, total=10)),
+        JobSucceeded(**common(seconds=3), result={"n": 10}),
+    ]
+
+    in_order = fold_all(queued(), *events)
+    reversed_ = fold_all(queued(), *reversed(events))
+
+    assert in_order["status"] == reversed_["status"] == "succeeded"
+    assert in_order["result"] == reversed_["result"] == {"n": 10}
+    assert in_order["finished_at"] == reversed_["finished_at"] == at(3)
+
+
+def test_a_redelivered_event_applies_again_with_the_same_effect() -> None:
+    event = JobSucceeded(**common(seconds=3), result={"n": 1})
+    once = fold_all(queued(), event)
+
+    again = fold(once, event, now=NOW)
+
+    assert again is not None
+    assert {**once, **again} == once
+
+
+def test_a_later_attempt_overrides_a_dead_letter() -> None:
+    dead = fold_all(
+        queued(),
+        JobDeadLettered(
+            **common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error
+        ),
+    )
+
+    # An operator replays the dead letter: it comes back as attempt 4.
+    replayed = fold_all(
+        dead,
+        JobStarted(**common(attempt=4, seconds=100)),
+        JobSucceeded(**common(attempt=4, seconds=101), result={"replayed": True}),
+    )
+
+    assert replayed["status"] == "succeeded"
+    assert replayed["attempts"] == 4
+    assert replayed["error"] is None
+    assert replayed["finished_at"] == at(101)
+
+
+def test_a_replayed_job_that_is_running_is_not_finished() -> None:
+    dead = fold_all(
+        queued(),
+        JobDeadLettered(
+            **common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error
+        ),
+    )
+
+    running = fold_all(dead, JobStarted(**common(attempt=4, seconds=100)))
+
+    assert running["status"] == "running"
+    assert running["finished_at"] is None
