@@ -326,8 +326,13 @@ class JobStore:
             if stored is None:
                 # A retried POST or publish: the first record stands.
                 stored = await self._row(conn, job_id)
-        assert stored is not None  # jobs are never deleted
+        assert stored is not None  # only `forget` deletes, and only its own fresh job
         return Job.from_row(stored)
+
+    async def forget(self, job_id: UUID) -> None:
+        """Withdraw a job that was recorded but never queued (its publish failed)."""
+        async with self._writes.begin() as conn:
+            await conn.execute(delete(jobs).where(jobs.c.job_id == job_id, jobs.c.status == JobStatus.queued.value))
 
     async def apply(self, event: StatusEvent) -> None:
         """Fold one status event into its job, creating the job if it is unknown."""

@@ -19,53 +19,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from email_service.settings import EmailSettings
+from support.processes import free_port
+from support.smtp import DeferringHandler, PickyHandler, Received, RecordingHandler  # noqa: F401 - re-exported to tests
 
 HOST = "127.0.0.1"
 USERNAME = "offload"
 PASSWORD = "s3cret"
-
-
-@dataclass(frozen=True)
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        return BytesParser(policy=default_policy).parsebytes(self.content)
-
-
-class RecordingHandler:
-    """Accepts every mail and keeps its envelope for the test to inspect."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-        )
-        return "250 2.0.0 Ok: queued as 42"
-
-
-class PickyHandler(RecordingHandler):
-    """Refuses mailboxes named nobody@ for good and busy@ for now."""
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user"
-        if address.startswith("busy@"):
-            return "450 4.2.1 mailbox busy"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 Ok"
-
-
-class DeferringHandler(RecordingHandler):
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return "451 4.3.0 try later"
 
 
 @dataclass
@@ -85,12 +44,6 @@ class Sink:
             smtp_timeout=5,
             **overrides,
         )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

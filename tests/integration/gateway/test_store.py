@@ -53,16 +53,19 @@ async def postgres_database_url() -> AsyncIterator[str]:
         server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
     )
     name = f"offload_test_{uuid4().hex[:12]}"
+    unreachable: Exception | None = None
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     except (OSError, TimeoutError, SQLAlchemyError) as error:
+        unreachable = error
+    if unreachable is not None:
         await admin.dispose()
         where = server.render_as_string(hide_password=True)
         if os.environ.get("OFFLOAD_SKIP_POSTGRES") == "1":
             pytest.skip(f"OFFLOAD_SKIP_POSTGRES=1 and PostgreSQL at {where} is unreachable")
         pytest.fail(
-            f"PostgreSQL at {where} is unreachable ({error!r}). Start it, point "
+            f"PostgreSQL at {where} is unreachable ({unreachable!r}). Start it, point "
             "TEST_POSTGRES_URL at one, or set OFFLOAD_SKIP_POSTGRES=1 to skip these tests.",
             pytrace=False,
         )
