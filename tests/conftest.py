@@ -18,10 +18,8 @@ import aio_pika
 import pytest
 import pytest_asyncio
 
-from contracts.topology import RetryPolicy, Topology
-
-# Fast retries keep the retry tests short; the policy is the production code's.
-TEST_RETRY = RetryPolicy(max_attempts=3, first_delay=0.2, multiplier=2.0, max_delay=5.0)
+from contracts.topology import Topology
+from support.topology import TEST_RETRY
 
 _RUN_ID = uuid.uuid4().hex[:6]
 _counter = itertools.count()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from conftest import TEST_RETRY
+from support.topology import TEST_RETRY
 from contracts import headers
 from contracts.events import EmailRequested
 from contracts.topology import Topology
