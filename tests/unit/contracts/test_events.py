@@ -1,0 +1,148 @@
+"""The message contracts: what they accept, what they refuse, and how they travel."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from contracts.events import (
+    AnalysisRequested,
+    EmailRequested,
+    FileProcessingRequested,
+    JobDeadLettered,
+    JobProgressed,
+    JobRetryScheduled,
+    JobStarted,
+    JobStatusEvent,
+    JobSucceeded,
+    NotificationRequested,
+    TaskEvent,
+)
+
+TASKS = [
+    EmailRequested(to=["ada@example.com"], cc=["bob@example.com"], subject="Hi", text="t", html="<p>t</p>"),
+    FileProcessingRequested(source="inbox/orders.csv", operations=["checksum", "csv_stats"]),
+    NotificationRequested(
+        provider="webpush",
+        targets=[{"endpoint": "https://push.example.com/abc", "keys": {"p256dh": "k", "auth": "a"}}],
+        title="Build finished",
+        body="All green",
+        data={"build": "42"},
+    ),
+    AnalysisRequested(
+        records=[{"city": "Oslo", "amount": 3.5}, {"city": "Rome", "amount": None}],
+        operations=[
+            {"op": "filter", "column": "amount", "operator": "not_null"},
+            {"op": "groupby", "by": ["city"], "aggregations": {"amount": ["sum", "mean"]}},
+        ],
+    ),
+]
+
+STATUSES = [
+    JobStarted(task_type="email", service="email"),
+    JobProgressed(task_type="file", service="file", progress={"done": 5, "total": 10, "unit": "bytes"}),
+    JobSucceeded(task_type="email", service="email", result={"message_id": "<x@y>"}),
+    JobRetryScheduled(
+        task_type="email", service="email", attempt=2, error={"type": "OSError", "message": "x"}, retry_in_seconds=4
+    ),
+    JobDeadLettered(
+        task_type="email", service="email", error={"type": "PermanentError", "message": "550"}, reason="permanent_error"
+    ),
+]
+
+
+@pytest.mark.parametrize("event", TASKS, ids=lambda e: e.type)
+def test_task_events_round_trip_through_json(event):
+    wire = event.model_dump_json()
+    assert TypeAdapter(TaskEvent).validate_json(wire) == event
+    assert json.loads(wire)["type"] == event.type
+
+
+@pytest.mark.parametrize("event", STATUSES, ids=lambda e: e.type)
+def test_status_events_round_trip_through_json(event):
+    assert TypeAdapter(JobStatusEvent).validate_json(event.model_dump_json()) == event
+
+
+def test_every_message_carries_the_envelope():
+    for event in [*TASKS, *STATUSES]:
+        wire = json.loads(event.model_dump_json())
+        assert {"message_id", "job_id", "type", "version", "created_at", "attempt"} <= wire.keys()
+        assert wire["version"] == "1.0" and wire["attempt"] >= 1
+        assert datetime.fromisoformat(wire["created_at"]).tzinfo is not None
+
+
+def test_next_attempt_keeps_identity_and_counts_up():
+    event = TASKS[0]
+    retry = event.next_attempt()
+    assert (retry.message_id, retry.job_id, retry.attempt) == (event.message_id, event.job_id, 2)
+
+
+def test_a_newer_minor_version_with_extra_fields_is_accepted():
+    wire = json.loads(TASKS[0].model_dump_json()) | {"version": "1.7", "priority": "high"}
+    assert EmailRequested.model_validate(wire).version == "1.7"
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"version": "2.0"}, "unsupported major version 2"),
+        ({"version": "one"}, "version must look like '1.0'"),
+        ({"attempt": 0}, "greater than or equal to 1"),
+        ({"created_at": "2026-01-01T00:00:00"}, "timezone info"),
+        ({"type": "email.sent"}, "Input should be 'email.requested'"),
+        ({"to": []}, "at least 1 item"),
+        ({"subject": "a\nBcc: eve@example.com"}, "String should match pattern"),
+        ({"text": None, "html": None}, "needs a text or an html body"),
+    ],
+)
+def test_email_requested_refuses(change, error):
+    wire = json.loads(TASKS[0].model_dump_json()) | change
+    with pytest.raises(ValidationError, match=error):
+        EmailRequested.model_validate(wire)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"provider": "fcm", "targets": [{"url": "https://h.example.com"}]}, "provider 'fcm' needs targets with 'token'"),
+        ({"provider": "webhook", "targets": [{"phone": "+47"}]}, "needs one of 'url', 'endpoint' or 'token'"),
+        ({"provider": "webhook", "targets": [{"url": "ftp://h.example.com"}]}, "URL scheme should be 'http' or 'https'"),
+        ({"provider": "carrier-pigeon", "targets": [{"token": "t"}]}, "Input should be 'webhook'"),
+    ],
+)
+def test_notification_requested_refuses(fields, error):
+    with pytest.raises(ValidationError, match=error):
+        NotificationRequested(title="t", body="b", **fields)
+
+
+def test_file_operations_are_a_closed_list_without_repeats():
+    with pytest.raises(ValidationError, match="Input should be 'checksum'"):
+        FileProcessingRequested(source="a.csv", operations=["rm -rf"])
+    with pytest.raises(ValidationError, match="each operation may be asked for once"):
+        FileProcessingRequested(source="a.csv", operations=["checksum", "checksum"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"records": [{"a": 1}], "dataset": "d.csv"}, "exactly one of 'records' or 'dataset'"),
+        ({}, "exactly one of 'records' or 'dataset'"),
+    ],
+)
+def test_analysis_needs_exactly_one_input(fields, error):
+    with pytest.raises(ValidationError, match=error):
+        AnalysisRequested(operations=[{"op": "describe"}], **fields)
+
+
+def test_analysis_operations_are_data_not_code():
+    with pytest.raises(ValidationError, match="does not match any of the expected tags"):
+        AnalysisRequested(records=[{"a": 1}], operations=[{"op": "eval", "expr": "__import__('os')"}])
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        AnalysisRequested(records=[{"a": 1}], operations=[{"op": "describe", "query": "a > 1"}])
+    with pytest.raises(ValidationError, match="String should match pattern"):
+        AnalysisRequested(
+            records=[{"t": 1}], operations=[{"op": "resample", "on": "t", "every": "1D; drop", "aggregations": {"t": ["sum"]}}]
+        )

@@ -1,0 +1,32 @@
+"""`.env.example` documents every setting, with the value the code defaults to."""
+
+from pathlib import Path
+
+import pytest
+from pydantic_settings import BaseSettings
+
+from email_service.settings import EmailSettings
+from gateway.settings import GatewaySettings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def env_names(settings: type[BaseSettings]) -> set[str]:
+    return {(field.validation_alias or name).upper() for name, field in settings.model_fields.items()}
+
+
+@pytest.mark.parametrize("settings", [GatewaySettings, EmailSettings])
+def test_every_setting_is_listed(settings):
+    listed = {
+        line.lstrip("# ").split("=", 1)[0]
+        for line in EXAMPLE.read_text().splitlines()
+        if "=" in line.lstrip("# ").split(" ", 1)[0]
+    }
+    assert env_names(settings) - listed == set()
+
+
+@pytest.mark.parametrize("settings", [GatewaySettings, EmailSettings])
+def test_listed_values_are_the_defaults(settings, monkeypatch):
+    for name in env_names(settings):
+        monkeypatch.delenv(name, raising=False)
+    assert settings(_env_file=EXAMPLE) == settings(_env_file=None)
