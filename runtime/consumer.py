@@ -18,6 +18,7 @@ delivers it again: work is repeated rather than lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -169,7 +170,9 @@ class Consumer(Generic[E]):
         else:
             await self._report(JobSucceeded, event, result=_as_dict(result))
             MESSAGES.labels(self._service, "succeeded").inc()
-            log.info("job succeeded", **_job_fields(event, self._service), duration_ms=_ms_since(started))
+            # One line per job for a service; a status consumer would log three.
+            level = logging.INFO if self._task_type is not None else logging.DEBUG
+            log.log(level, "job succeeded", **_job_fields(event, self._service), duration_ms=_ms_since(started))
         finally:
             HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
 
