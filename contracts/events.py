@@ -234,6 +234,7 @@ class StatusEvent(Envelope):
     task_type: TaskType
     service: str = Field(description="Who reported it: a service name or 'gateway'.")
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    replay: int = Field(default=0, ge=0, description="How many times the job was replayed from its dead letter.")
 
 
 class JobQueued(StatusEvent):

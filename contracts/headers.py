@@ -12,5 +12,7 @@ ROUTING_KEY = "x-offload-routing-key"
 SERVICE = "x-offload-service"
 FAILED_AT = "x-offload-failed-at"
 HISTORY = "x-offload-history"  # one line per failed attempt, oldest first
+FIRST_FAILED_AT = "x-offload-first-failed-at"  # kept from the first failure on
+REPLAYS = "x-offload-replays"  # set by a replay from the dead-letter queue
 
 CONTENT_TYPE = "application/json"

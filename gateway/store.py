@@ -100,6 +100,7 @@ jobs = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     # The key of the last event applied (see `event_key`); an event with a
     # lower key arrived late and is ignored.
+    Column("last_replay", Integer, nullable=False),
     Column("last_attempt", Integer, nullable=False),
     Column("last_rank", Integer, nullable=False),
     Column("last_event_at", UTCDateTime, nullable=False),
@@ -157,8 +158,9 @@ RANK: dict[str, int] = {
 _ATTEMPTED = (JobStarted, JobRetryScheduled, JobSucceeded, JobDeadLettered)
 
 
-def event_key(event: StatusEvent) -> tuple[int, int, datetime]:
-    return (event.attempt, RANK[event.type], event.occurred_at)
+def event_key(event: StatusEvent) -> tuple[int, int, int, datetime]:
+    """Orders a job's events: a replay of a dead letter outranks everything before it."""
+    return (event.replay, event.attempt, RANK[event.type], event.occurred_at)
 
 
 def queued_row(
@@ -178,6 +180,7 @@ def queued_row(
         "started_at": None,
         "finished_at": None,
         # Attempt 0 sorts below every event, so the first one always applies.
+        "last_replay": 0,
         "last_attempt": 0,
         "last_rank": 0,
         "last_event_at": created_at,
@@ -190,16 +193,17 @@ def fold(row: Mapping[str, Any], event: StatusEvent, *, now: datetime) -> dict[s
     Equal keys apply, so a redelivered event rewrites the same values.
     """
     key = event_key(event)
-    if key < (row["last_attempt"], row["last_rank"], row["last_event_at"]):
+    if key < (row["last_replay"], row["last_attempt"], row["last_rank"], row["last_event_at"]):
         return None
 
     status = STATUS_AFTER[event.type]
     changes: dict[str, Any] = {
         "status": status.value,
         "updated_at": now,
-        "last_attempt": key[0],
-        "last_rank": key[1],
-        "last_event_at": key[2],
+        "last_replay": key[0],
+        "last_attempt": key[1],
+        "last_rank": key[2],
+        "last_event_at": key[3],
     }
     if isinstance(event, _ATTEMPTED):
         changes["attempts"] = max(row["attempts"], event.attempt)

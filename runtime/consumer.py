@@ -153,8 +153,8 @@ class Consumer(Generic[E]):
             await self._dead_letter(message, None, error, DeadLetterReason.invalid_message)
             return
 
-        job = JobContext(event.job_id, event.attempt, self._progress_reporter(event))
-        await self._report(JobStarted, event)
+        job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event))
+        await self._report(JobStarted, message, event)
         started = time.perf_counter()
         try:
             result = await self._handler(event, job)
@@ -168,7 +168,7 @@ class Consumer(Generic[E]):
             else:
                 await self._schedule_retry(message, event, error)
         else:
-            await self._report(JobSucceeded, event, result=_as_dict(result))
+            await self._report(JobSucceeded, message, event, result=_as_dict(result))
             MESSAGES.labels(self._service, "succeeded").inc()
             # One line per job for a service; a status consumer would log three.
             level = logging.INFO if self._task_type is not None else logging.DEBUG
@@ -188,7 +188,7 @@ class Consumer(Generic[E]):
             headers=_with_history(message, event.attempt, error),
         )
         info = _error_info(error)
-        await self._report(JobRetryScheduled, event, error=info, retry_in_seconds=delay)
+        await self._report(JobRetryScheduled, message, event, error=info, retry_in_seconds=delay)
         MESSAGES.labels(self._service, "retried").inc()
         log.warning(
             "job failed, retry scheduled",
@@ -230,7 +230,7 @@ class Consumer(Generic[E]):
         )
         job_id = event.job_id if event is not None else job_id_in(message.body)
         if job_id is not None:
-            await self._report_for(JobDeadLettered, job_id, attempt, error=info, reason=reason)
+            await self._report_for(JobDeadLettered, message, job_id, attempt, error=info, reason=reason)
         MESSAGES.labels(self._service, "invalid" if event is None else "dead_lettered").inc()
         log.error(
             "job dead-lettered",
@@ -251,22 +251,33 @@ class Consumer(Generic[E]):
             delay = min(longer) if longer else max(self._queues.delays)
         return delay
 
-    def _progress_reporter(self, event: E) -> Callable[[Progress], Awaitable[None]] | None:
+    def _progress_reporter(
+        self, message: AbstractIncomingMessage, event: E
+    ) -> Callable[[Progress], Awaitable[None]] | None:
         if self._task_type is None:
             return None
 
         async def report(progress: Progress) -> None:
-            await self._report(JobProgressed, event, progress=progress)
+            await self._report(JobProgressed, message, event, progress=progress)
 
         return report
 
-    async def _report(self, kind: type[StatusEvent], event: E, **fields: Any) -> None:
-        await self._report_for(kind, event.job_id, event.attempt, **fields)
+    async def _report(self, kind: type[StatusEvent], message: AbstractIncomingMessage, event: E, **fields: Any) -> None:
+        await self._report_for(kind, message, event.job_id, event.attempt, **fields)
 
-    async def _report_for(self, kind: type[StatusEvent], job_id: UUID, attempt: int, **fields: Any) -> None:
+    async def _report_for(
+        self, kind: type[StatusEvent], message: AbstractIncomingMessage, job_id: UUID, attempt: int, **fields: Any
+    ) -> None:
         if self._task_type is None:
             return
-        status = kind(job_id=job_id, attempt=attempt, task_type=self._task_type, service=self._service, **fields)
+        status = kind(
+            job_id=job_id,
+            attempt=attempt,
+            replay=int((message.headers or {}).get(headers.REPLAYS, 0)),
+            task_type=self._task_type,
+            service=self._service,
+            **fields,
+        )
         await self._broker.publish(status, mandatory=False)
 
 
@@ -277,6 +288,7 @@ def _error_info(error: Exception) -> ErrorInfo:
 def _with_history(message: AbstractIncomingMessage, attempt: int, error: Exception) -> dict[str, Any]:
     """The message's headers plus this attempt's failure, so a dead letter shows every try."""
     carried = dict(message.headers or {})
+    carried.setdefault(headers.FIRST_FAILED_AT, datetime.now(UTC).isoformat())
     history = list(carried.get(headers.HISTORY) or [])
     history.append(f"attempt {attempt}: {type(error).__name__}: {str(error)[:200]}")
     carried[headers.HISTORY] = history[-MAX_HISTORY:]
