@@ -1,4 +1,6 @@
-"""`python -m gateway`: serve the HTTP API with uvicorn."""
+"""`python -m gateway`: serve the HTTP API with uvicorn; `python -m gateway dlq ...`: the dead-letter CLI."""
+
+import sys
 
 import uvicorn
 
@@ -14,4 +16,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["dlq"]:
+        from gateway import cli
+
+        sys.exit(cli.main(sys.argv[2:]))
     main()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
-from gateway.routes import health, jobs, tasks
+from gateway.routes import dead_letters, health, jobs, tasks
+from gateway.database import Database
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
-from gateway.store import JobStore
 from runtime.broker import Broker
 
 
@@ -21,8 +20,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = JobStore(settings.database_url)
-        await store.open()
+        db = Database(settings.database_url)
+        await db.open()
         broker = Broker(
             settings.amqp_url.get_secret_value(),
             settings.topology,
@@ -30,15 +29,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             heartbeat=settings.amqp_heartbeat,
             publish_timeout=settings.publish_timeout,
         )
-        gateway = Gateway(settings, store, broker)
+        gateway = Gateway(settings, db, broker)
         app.state.gateway = gateway
-        # The API serves (and /readyz says "not ready") while the broker is away.
-        attaching = asyncio.create_task(gateway.attach_broker())
+        # Jobs are accepted into the outbox even while the broker is away.
+        gateway.start()
         try:
             yield
         finally:
-            attaching.cancel()
-            await asyncio.gather(attaching, return_exceptions=True)
             await gateway.close()
 
     app = FastAPI(
@@ -50,6 +47,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.include_router(tasks.router)
     app.include_router(jobs.router)
+    app.include_router(dead_letters.router)
     app.include_router(health.router)
     app.mount("/metrics", make_asgi_app())
     return app

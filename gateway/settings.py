@@ -14,3 +14,5 @@ class GatewaySettings(ServiceSettings):
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get a 413.")
     status_prefetch: int = Field(256, ge=1, description="Status events folded into the store at once.")
+    idempotency_key_ttl: float = Field(86_400, gt=0, description="Seconds an Idempotency-Key is remembered.")
+    relay_batch: int = Field(500, ge=1, description="Outbox events published concurrently per batch.")

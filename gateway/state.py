@@ -1,12 +1,17 @@
-"""What the routes work with: the settings, the job store, the broker, the status consumer."""
+"""What the routes work with: the database, the broker, and the tasks that keep them in step."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 import structlog
 
+from gateway import idempotency
+from gateway.database import Database
+from gateway.outbox import Outbox
+from gateway.relay import Relay
 from gateway.settings import GatewaySettings
 from gateway.status import status_consumer
 from gateway.store import JobStore
@@ -15,18 +20,42 @@ from runtime.consumer import Consumer
 
 log = structlog.get_logger("offload.gateway")
 
+HOUSEKEEPING_EVERY = 3600.0
+
 
 @dataclass
 class Gateway:
-    """What the routes need: the store, the broker, and the status consumer once attached."""
-
     settings: GatewaySettings
-    store: JobStore
+    db: Database
     broker: Broker
+    store: JobStore = field(init=False)
+    outbox: Outbox = field(init=False)
+    relay: Relay = field(init=False)
     status: Consumer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    async def attach_broker(self) -> None:
+    def __post_init__(self) -> None:
+        self.store = JobStore(self.db)
+        self.outbox = Outbox(self.db)
+        self.relay = Relay(self.outbox, self.broker, batch=self.settings.relay_batch)
+
+    def start(self) -> None:
+        """Run in the background: attach to the broker, relay the outbox, tidy up."""
+        for work in (self._attach_broker(), self.relay.run(), self._housekeeping()):
+            self._tasks.append(asyncio.create_task(work))
+
+    async def close(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.status is not None:
+            await self.status.stop(self.settings.shutdown_grace)
+        await self.broker.close()
+        await self.db.close()
+
+    async def _attach_broker(self) -> None:
         """Connect (waiting for the broker if needed), declare the topology, consume status events."""
         if not await self.broker.connect_when_available(self._stop):
             return
@@ -35,11 +64,13 @@ class Gateway:
         await self.broker.declare([*queues, *topology.gateway(self.settings.retry_policy).all()])
         self.status = status_consumer(self.broker, self.store, self.settings)
         await self.status.start()
+        self.relay.wake()
         log.info("gateway attached to broker")
 
-    async def close(self) -> None:
-        self._stop.set()
-        if self.status is not None:
-            await self.status.stop(self.settings.shutdown_grace)
-        await self.broker.close()
-        await self.store.close()
+    async def _housekeeping(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a missed round is retried in an hour
+                purged = await idempotency.purge_expired(self.db)
+                if purged:
+                    log.info("expired idempotency keys purged", count=purged)
+            await asyncio.sleep(HOUSEKEEPING_EVERY)

@@ -8,35 +8,15 @@ in one short transaction on SQLite or PostgreSQL, picked by the URL alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel
 from pydantic_core import to_jsonable_python
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    TypeDecorator,
-    Uuid,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.event import listens_for
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy import Column, Index, Integer, String, Table, Uuid, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
     STATUS_AFTER,
@@ -51,38 +31,7 @@ from contracts.events import (
     TaskType,
     utc_now,
 )
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware timestamp that always comes back in UTC.
-
-    PostgreSQL keeps the offset (timestamptz); SQLite stores text and drops it.
-    Writing UTC and reading back as UTC makes both backends agree, and keeps
-    SQLite's text values in an order that compares correctly.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: the job store only takes aware times")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-# none_as_null: a cleared field is SQL NULL, not the JSON text 'null'.
-JSONOrNull = JSON(none_as_null=True)
-
-metadata = MetaData()
+from gateway.database import Database, JSONOrNull, UTCDateTime, metadata
 
 jobs = Table(
     "jobs",
@@ -235,113 +184,37 @@ def fold(row: Mapping[str, Any], event: StatusEvent, *, now: datetime) -> dict[s
     return changes
 
 
-# Execution option that makes a SQLite transaction take the write lock at
-# BEGIN (see `_configure_sqlite`).
-_SQLITE_BEGIN_IMMEDIATE = "offload_sqlite_begin_immediate"
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN (below) instead of the sqlite3 module,
-        # which delays it and cannot ask for IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        # WAL lets readers and the writer proceed together; NORMAL is durable
-        # across process crashes (only a power loss can drop the last commits);
-        # busy_timeout makes a second writer wait for the lock instead of failing.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-    @listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A write transaction that reads first must hold the write lock from
-        # the start: upgrading a read lock later fails at once under WAL when
-        # another writer committed meanwhile, whatever the busy timeout.
-        if connection.get_execution_options().get(_SQLITE_BEGIN_IMMEDIATE):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
-
-
-# INSERT ... ON CONFLICT DO NOTHING is dialect-specific SQL: two writers
-# inserting the same job never raise a duplicate key, the loser inserts nothing.
-_INSERT_IF_ABSENT: dict[str, Callable[[Table], Insert]] = {
-    "postgresql": lambda table: postgresql.insert(table).on_conflict_do_nothing(),
-    "sqlite": lambda table: sqlite.insert(table).on_conflict_do_nothing(),
-}
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
 class JobStore:
-    """Jobs in a SQL database: SQLite by default, PostgreSQL by URL."""
+    """Jobs: recorded when accepted, then kept current by status events."""
 
-    def __init__(self, url: str) -> None:
-        self._url = make_url(url)
-        self._engine: AsyncEngine | None = None
-        # The same engine and pool, for transactions that write (see `open`).
-        self._write_engine: AsyncEngine | None = None
-        backend = self._url.get_backend_name()
-        if backend not in _INSERT_IF_ABSENT:
-            raise ValueError(f"the job store runs on sqlite or postgresql, not {backend}")
-        self._insert_if_absent = _INSERT_IF_ABSENT[backend]
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
-    async def open(self) -> None:
-        """Connect, and create the table if it is missing."""
-        engine = create_async_engine(self._url)
-        if engine.dialect.name == "sqlite":
-            path = _sqlite_file(self._url)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            _configure_sqlite(engine)
-        self._engine = engine
-        # Shares the engine's pool; only changes how a SQLite transaction begins.
-        self._write_engine = engine.execution_options(**{_SQLITE_BEGIN_IMMEDIATE: True})
-        # No migrations yet: they come with the first change to this schema.
-        async with self._write_engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+    async def create(
+        self, job_id: UUID, task_type: TaskType, *, created_at: datetime, conn: AsyncConnection | None = None
+    ) -> Job:
+        """Record a new queued job, or return the one already recorded under this id.
 
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = self._write_engine = None
-
-    async def ping(self) -> None:
-        """Raise if the database cannot be reached."""
-        async with self._reads.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    async def create(self, job_id: UUID, task_type: TaskType, *, created_at: datetime) -> Job:
-        """Record a new queued job, or return the one already recorded under this id."""
+        Pass `conn` to make the record part of a larger transaction.
+        """
+        if conn is None:
+            async with self._db.writes() as conn:
+                return await self.create(job_id, task_type, created_at=created_at, conn=conn)
         row = queued_row(job_id, task_type, created_at=created_at, now=utc_now())
-        async with self._writes.begin() as conn:
-            # RETURNING hands back the stored row (times in UTC) in the same
-            # statement, and nothing when the id was already taken.
-            insert = self._insert_if_absent(jobs).values(row).returning(*jobs.c)
-            stored = (await conn.execute(insert)).mappings().one_or_none()
-            if stored is None:
-                # A retried POST or publish: the first record stands.
-                stored = await self._row(conn, job_id)
-        assert stored is not None  # only `forget` deletes, and only its own fresh job
+        # RETURNING hands back the stored row (times in UTC) in the same
+        # statement, and nothing when the id was already taken.
+        insert = self._db.insert_if_absent(jobs).values(row).returning(*jobs.c)
+        stored = (await conn.execute(insert)).mappings().one_or_none()
+        if stored is None:
+            # A retried POST or publish: the first record stands.
+            stored = await self._row(conn, job_id)
+        assert stored is not None  # jobs are never deleted
         return Job.from_row(stored)
-
-    async def forget(self, job_id: UUID) -> None:
-        """Withdraw a job that was recorded but never queued (its publish failed)."""
-        async with self._writes.begin() as conn:
-            await conn.execute(delete(jobs).where(jobs.c.job_id == job_id, jobs.c.status == JobStatus.queued.value))
 
     async def apply(self, event: StatusEvent) -> None:
         """Fold one status event into its job, creating the job if it is unknown."""
         now = utc_now()
-        async with self._writes.begin() as conn:
+        async with self._db.writes() as conn:
             # FOR UPDATE holds off a second gateway folding into the same row
             # on PostgreSQL; SQLite ignores it and is serialised by BEGIN IMMEDIATE.
             row = await self._row(conn, event.job_id, for_update=True)
@@ -352,7 +225,7 @@ class JobStore:
                 )
                 changes = fold(fresh, event, now=now)
                 inserted = await conn.execute(
-                    self._insert_if_absent(jobs).values({**fresh, **(changes or {})})
+                    self._db.insert_if_absent(jobs).values({**fresh, **(changes or {})})
                 )
                 if inserted.rowcount == 1:
                     return
@@ -366,7 +239,7 @@ class JobStore:
                 )
 
     async def get(self, job_id: UUID) -> Job | None:
-        async with self._reads.connect() as conn:
+        async with self._db.reads() as conn:
             row = await self._row(conn, job_id)
         return None if row is None else Job.from_row(row)
 
@@ -393,22 +266,10 @@ class JobStore:
         )
         count = select(func.count()).select_from(jobs).where(*conditions)
         # One transaction, so the page and the total come from the same snapshot.
-        async with self._reads.begin() as conn:
+        async with self._db.reads() as conn:
             rows = (await conn.execute(page)).mappings().all()
             total = (await conn.execute(count)).scalar_one()
         return [Job.from_row(row) for row in rows], total
-
-    @property
-    def _reads(self) -> AsyncEngine:
-        if self._engine is None:
-            raise RuntimeError("JobStore is not open; await open() first")
-        return self._engine
-
-    @property
-    def _writes(self) -> AsyncEngine:
-        if self._write_engine is None:
-            raise RuntimeError("JobStore is not open; await open() first")
-        return self._write_engine
 
     @staticmethod
     async def _row(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from contracts.events import Analysis, Email, FileProcessing, Notification, TaskType
+from gateway.idempotency import KeyReused
 from gateway.intake import NotAccepted, accept
 from gateway.routes.deps import GatewayDep
 
@@ -65,42 +68,71 @@ class Accepted(BaseModel):
     status_url: str
 
 
-UNAVAILABLE = {503: {"description": "The job could not be queued; nothing was recorded. Retry later."}}
+RESPONSES = {
+    422: {"description": "Invalid body, or an Idempotency-Key already used for another body."},
+    503: {"description": "The job store is unreachable; nothing was recorded. Retry later."},
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a request safely: the same key and body return the first answer.",
+    ),
+]
 
 
-async def _accept(gateway: GatewayDep, task_type: TaskType, body: BaseModel, response: Response) -> Accepted:
+async def _accept(gateway: GatewayDep, task_type: TaskType, body: BaseModel, key: str | None) -> JSONResponse:
     try:
-        job_id = await accept(gateway.store, gateway.broker, task_type, body)
+        receipt = await accept(
+            gateway.db,
+            gateway.store,
+            task_type,
+            body,
+            idempotency_key=key,
+            key_ttl=gateway.settings.idempotency_key_ttl,
+        )
+    except KeyReused as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"Idempotency-Key {key!r} was already used with a different request",
+        ) from error
     except NotAccepted as error:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"job not accepted: {error}; nothing was queued, try again",
+            detail=f"job not accepted: {error}; nothing was recorded, try again",
             headers={"Retry-After": "5"},
         ) from error
-    status_url = f"/v1/jobs/{job_id}"
-    response.headers["Location"] = status_url
-    return Accepted(job_id=job_id, status_url=status_url)
+    if not receipt.replayed:
+        gateway.relay.wake()
+    headers = {"Location": receipt.body["status_url"]}
+    if receipt.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(receipt.body, status_code=receipt.status_code, headers=headers)
 
 
-@router.post("/emails", status_code=202, responses=UNAVAILABLE)
-async def send_email(body: EmailRequest, gateway: GatewayDep, response: Response) -> Accepted:
+@router.post("/emails", status_code=202, response_model=Accepted, responses=RESPONSES)
+async def send_email(body: EmailRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
     """Send an email in the background."""
-    return await _accept(gateway, TaskType.email, body, response)
+    return await _accept(gateway, TaskType.email, body, key)
 
 
-@router.post("/files", status_code=202, responses=UNAVAILABLE)
-async def process_file(body: FileRequest, gateway: GatewayDep, response: Response) -> Accepted:
+@router.post("/files", status_code=202, response_model=Accepted, responses=RESPONSES)
+async def process_file(body: FileRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
     """Process a file already in storage (checksum, CSV statistics, conversions)."""
-    return await _accept(gateway, TaskType.file, body, response)
+    return await _accept(gateway, TaskType.file, body, key)
 
 
-@router.post("/notifications", status_code=202, responses=UNAVAILABLE)
-async def send_notification(body: NotificationRequest, gateway: GatewayDep, response: Response) -> Accepted:
+@router.post("/notifications", status_code=202, response_model=Accepted, responses=RESPONSES)
+async def send_notification(body: NotificationRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
     """Push a notification to one or many targets."""
-    return await _accept(gateway, TaskType.notification, body, response)
+    return await _accept(gateway, TaskType.notification, body, key)
 
 
-@router.post("/analytics", status_code=202, responses=UNAVAILABLE)
-async def run_analysis(body: AnalysisRequest, gateway: GatewayDep, response: Response) -> Accepted:
+@router.post("/analytics", status_code=202, response_model=Accepted, responses=RESPONSES)
+async def run_analysis(body: AnalysisRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
     """Run a declared pandas pipeline over records or a stored dataset."""
-    return await _accept(gateway, TaskType.analysis, body, response)
+    return await _accept(gateway, TaskType.analysis, body, key)

@@ -32,8 +32,8 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     """Start `python -m <module>` children; all are stopped (SIGTERM) after the test."""
     started: list[Process] = []
 
-    def start(module: str, env: dict[str, str], health_url: str | None = None) -> Process:
-        process = Process(module, env, tmp_path, health_url).start()
+    def start(module: str, env: dict[str, str], health_url: str | None = None, **options: Any) -> Process:
+        process = Process(module, env, tmp_path, health_url, **options).start()
         started.append(process)
         return process
 
@@ -56,9 +56,10 @@ def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., http
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/jobs-{port}.db",
             **env,
         }
-        # With an unreachable broker the gateway serves but is not ready.
-        ready = "/readyz" if "AMQP_URL" not in env else "/healthz"
-        processes("gateway", settings, health_url=base + ready)
+        # Fully ready means attached to the broker, so its status queue exists;
+        # a test that points the gateway at no broker waits for "degraded".
+        wanted = "ready" if "AMQP_URL" not in env else "degraded"
+        processes("gateway", settings, health_url=base + "/readyz", ready=lambda r: r.json()["status"] == wanted)
         return httpx.Client(base_url=base, timeout=10)
 
     return start

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -114,20 +115,21 @@ def test_bad_requests_get_a_precise_422(gateway, body, field, message):
     assert message in error["msg"]
 
 
-def test_gateway_answers_503_when_the_broker_is_unreachable(gateway):
-    client = gateway(AMQP_URL=f"amqp://guest:guest@127.0.0.1:1/")
+def test_gateway_accepts_work_while_the_broker_is_unreachable(gateway):
+    client = gateway(AMQP_URL="amqp://guest:guest@127.0.0.1:1/")
 
     started = time.monotonic()
     response = client.post("/v1/emails", json=HELLO)
 
-    assert response.status_code == 503
-    assert "broker is unreachable" in response.json()["detail"]
-    assert response.headers["retry-after"] == "5"
-    assert time.monotonic() - started < 5
-    ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.json()["checks"]["broker"] is False
+    # Recorded with its event in the outbox: the relay publishes it once the broker is back.
+    assert response.status_code == 202
+    assert time.monotonic() - started < 2
+    assert client.get(response.headers["location"]).json()["status"] == "queued"
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "degraded"
+    assert ready["checks"] == {"store": True, "broker": False, "status_consumer": False}
+    assert ready["outbox"]["pending"] == 1
     assert client.get("/healthz").status_code == 200
-    assert client.get("/v1/jobs").json()["total"] == 0  # nothing half-recorded
 
 
 def test_jobs_list_filters_and_pages(gateway, email_service, smtp_server):
@@ -149,3 +151,58 @@ def test_jobs_list_filters_and_pages(gateway, email_service, smtp_server):
     assert client.get("/v1/jobs", params={"status": "exploded"}).status_code == 422
     assert client.get(f"/v1/jobs/{uuid.uuid4()}").status_code == 404
     assert client.get("/v1/jobs/not-a-uuid").status_code == 422
+
+
+def test_idempotency_key_makes_a_retried_post_one_job_and_one_email(gateway, email_service, smtp_server):
+    mailbox, smtp_port = smtp_server()
+    email_service(smtp_port)
+    client = gateway()
+    key = {"Idempotency-Key": f"order-{uuid.uuid4()}"}
+
+    first = client.post("/v1/emails", json=HELLO, headers=key)
+    again = client.post("/v1/emails", json=HELLO, headers=key)
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    wait_for_job(client, first.json()["job_id"], "succeeded")
+    assert client.get("/v1/jobs").json()["total"] == 1
+    assert len(mailbox.received) == 1
+
+
+def test_concurrent_posts_with_one_key_make_one_job(gateway):
+    client = gateway()
+    key = {"Idempotency-Key": "concurrent-1"}
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: client.post("/v1/emails", json=HELLO, headers=key), range(16)))
+
+    assert {response.status_code for response in responses} == {202}
+    assert len({response.json()["job_id"] for response in responses}) == 1
+    assert client.get("/v1/jobs").json()["total"] == 1
+
+
+def test_idempotency_key_reused_for_another_body_is_a_422(gateway):
+    client = gateway()
+    key = {"Idempotency-Key": "reused"}
+    client.post("/v1/emails", json=HELLO, headers=key)
+
+    response = client.post("/v1/emails", json={**HELLO, "subject": "Other"}, headers=key)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == "Idempotency-Key 'reused' was already used with a different request"
+    assert client.get("/v1/jobs").json()["total"] == 1
+
+
+def test_idempotency_keys_expire(gateway):
+    client = gateway(IDEMPOTENCY_KEY_TTL="0.5")
+    key = {"Idempotency-Key": "short-lived"}
+    first = client.post("/v1/emails", json=HELLO, headers=key).json()["job_id"]
+
+    deadline = time.monotonic() + 10
+    while (again := client.post("/v1/emails", json=HELLO, headers=key).json()["job_id"]) == first:
+        assert time.monotonic() < deadline, "the key never expired"
+        time.sleep(0.1)
+    assert client.get("/v1/jobs").json()["total"] == 2
+    assert again != first

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -25,9 +25,17 @@ def free_port() -> int:
 class Process:
     """One `python -m <module>` child, its output kept in a log file for failures."""
 
-    def __init__(self, module: str, env: Mapping[str, str], log_dir: Path, health_url: str | None) -> None:
+    def __init__(
+        self,
+        module: str,
+        env: Mapping[str, str],
+        log_dir: Path,
+        health_url: str | None,
+        ready: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200,
+    ) -> None:
         self.module = module
         self.health_url = health_url
+        self._ready = ready
         self.log_path = log_dir / f"{module}-{time.monotonic_ns()}.log"
         self._env = {**os.environ, "LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", **env}
         self._popen: subprocess.Popen[bytes] | None = None
@@ -47,7 +55,7 @@ class Process:
             if self._popen is not None and self._popen.poll() is not None:
                 raise RuntimeError(f"{self.module} exited with {self._popen.returncode}:\n{self.output()}")
             try:
-                if httpx.get(self.health_url, timeout=1).status_code == 200:
+                if self._ready(httpx.get(self.health_url, timeout=1)):
                     return
             except httpx.TransportError:
                 pass

@@ -16,7 +16,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-NOT_SERVICES = {"devtools"}
+# Runnable packages that are tools, not parts of a deployment.
+NOT_SERVICES = {"devtools", "bench"}
 
 
 def runnable_packages() -> list[str]:

@@ -36,6 +36,7 @@ from contracts.events import (
     StatusEvent,
     TaskType,
 )
+from gateway.database import Database
 from gateway.store import Job, JobStore, event_key, jobs
 
 POSTGRES_URL = os.environ.get(
@@ -89,14 +90,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 
 @pytest_asyncio.fixture
 async def store(database_url: str) -> AsyncIterator[JobStore]:
-    job_store = JobStore(database_url)
-    await job_store.open()
+    database = Database(database_url)
+    await database.open()
+    job_store = JobStore(database)
     cleaner = create_async_engine(database_url, poolclass=NullPool)
     async with cleaner.begin() as conn:
         await conn.execute(jobs.delete())
     await cleaner.dispose()
     yield job_store
-    await job_store.close()
+    await database.close()
 
 
 def at(seconds: float) -> datetime:
@@ -124,10 +126,6 @@ async def must_get(store: JobStore, job_id: UUID) -> Job:
     job = await store.get(job_id)
     assert job is not None
     return job
-
-
-async def test_ping(store: JobStore) -> None:
-    await store.ping()
 
 
 async def test_create_then_get(store: JobStore) -> None:
@@ -427,12 +425,13 @@ async def test_concurrent_first_events_for_an_unknown_job_do_not_collide(
 
 async def test_sqlite_file_uses_write_ahead_logging(tmp_path: Any) -> None:
     path = tmp_path / "jobs.db"
-    job_store = JobStore(f"sqlite+aiosqlite:///{path}")
-    await job_store.open()
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    await database.open()
+    job_store = JobStore(database)
     try:
         await job_store.create(uuid4(), TaskType.email, created_at=T0)
     finally:
-        await job_store.close()
+        await database.close()
 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

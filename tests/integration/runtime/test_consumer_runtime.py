@@ -84,6 +84,13 @@ async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
         return queue.declaration_result.message_count or 0
 
 
+async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth: int, timeout: float = 10) -> None:
+    """Quorum queues settle acks and requeues a moment after the client sends them."""
+    async with asyncio.timeout(timeout):
+        while await queue_depth(connection, name) != depth:
+            await asyncio.sleep(0.05)
+
+
 async def test_success_reports_status_and_acks(amqp, amqp_url, topology, publisher):
     status = await watch_status(amqp, topology)
     handler = Scripted()
@@ -97,7 +104,7 @@ async def test_success_reports_status_and_acks(amqp, amqp_url, topology, publish
     kinds = [e.type for e in status.seen if e.job_id == event.job_id]
     assert kinds == ["job.started", "job.progressed", "job.succeeded"]
     assert [call.job_id for call in handler.calls] == [event.job_id]
-    assert await queue_depth(amqp, topology.service("email").work.name) == 0
+    await wait_for_depth(amqp, topology.service("email").work.name, 0)
 
 
 async def test_transient_errors_retry_with_backoff_then_succeed(amqp, amqp_url, topology, publisher):
@@ -251,7 +258,7 @@ async def test_shutdown_lets_in_flight_work_finish(amqp, amqp_url, topology, pub
         release.set()
         await status.wait_for(status_of(event.job_id, "job.succeeded"))
 
-    assert await queue_depth(amqp, topology.service("email").work.name) == 0
+    await wait_for_depth(amqp, topology.service("email").work.name, 0)
 
 
 async def test_shutdown_requeues_work_that_overruns_the_grace_period(amqp, amqp_url, topology, publisher):
@@ -262,7 +269,7 @@ async def test_shutdown_requeues_work_that_overruns_the_grace_period(amqp, amqp_
         await publisher.publish(event)
         await asyncio.wait_for(stuck.started.wait(), 10)
     # The first instance gave up on the job and returned it to the queue ...
-    assert await queue_depth(amqp, topology.service("email").work.name) == 1
+    await wait_for_depth(amqp, topology.service("email").work.name, 1)
     # ... so the next instance does it.
     handler = Scripted()
     async with running(handler, settings_for(amqp_url, topology)):

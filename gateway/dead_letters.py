@@ -1,0 +1,401 @@
+"""Dead letters an operator can work with: list them, group them, replay them.
+
+A dead-letter queue is browsed by taking its messages without acking them and
+handing them all back. A replay republishes a dead letter to the events
+exchange as a fresh first attempt and acks the dead copy only once the broker
+has confirmed the new one, so a message is never lost on the way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
+from pydantic import BaseModel
+
+from contracts import headers as header
+from contracts.topology import GATEWAY, SERVICE_TASKS, Queue, Topology
+from runtime.broker import Broker, PublishError
+from runtime.decode import job_id_in
+
+SERVICES: tuple[str, ...] = (*SERVICE_TASKS, GATEWAY)
+
+PREVIEW_CHARS = 500
+
+# What the broker (or its connection) raises when it cannot do what was asked.
+BROKER_ERRORS = (AMQPError, ConnectionError, ChannelInvalidStateError, TimeoutError)
+
+# Headers that describe a failure. A replay drops them, so the next failure, if
+# any, starts a fresh record instead of appending to the old one.
+FAILURE_HEADERS = frozenset(
+    {
+        header.REASON,
+        header.ERROR_TYPE,
+        header.ERROR_MESSAGE,
+        header.ATTEMPTS,
+        header.ROUTING_KEY,
+        header.SERVICE,
+        header.FAILED_AT,
+        header.HISTORY,
+        header.FIRST_FAILED_AT,
+    }
+)
+OFFLOAD_HEADER_PREFIX = "x-offload-"
+
+
+class UnknownService(LookupError):
+    def __init__(self, service: str) -> None:
+        super().__init__(f"unknown service {service!r}; known services: {', '.join(SERVICES)}")
+        self.service = service
+
+    def __str__(self) -> str:  # LookupError would show the message in quotes
+        return str(self.args[0])
+
+
+class BrokerUnavailable(Exception):
+    """The broker could not be reached, or dropped the connection mid-way."""
+
+
+class DeadLetter(BaseModel):
+    """One message in a dead-letter queue, and why it is there."""
+
+    service: str
+    message_id: str | None
+    job_id: UUID | None
+    routing_key: str | None
+    reason: str
+    error_type: str | None
+    error_message: str | None
+    attempts: int | None
+    first_failed_at: datetime | None
+    last_failed_at: datetime | None
+    fingerprint: str
+    history: list[str]
+    replays: int
+    body_preview: str
+
+    @classmethod
+    def from_message(cls, service: str, message: AbstractIncomingMessage) -> DeadLetter:
+        return cls.from_parts(service, body=message.body, headers=message.headers or {}, message_id=message.message_id)
+
+    @classmethod
+    def from_parts(
+        cls, service: str, *, body: bytes, headers: Mapping[str, Any], message_id: str | None
+    ) -> DeadLetter:
+        """Read the failure from Offload's headers, or else from the broker's `x-death`."""
+        if headers.get(header.REASON) is not None:
+            failure = _our_failure(headers)
+        else:
+            failure = _broker_failure(headers)
+        return cls(
+            service=service,
+            message_id=message_id,
+            job_id=job_id_in(body),
+            fingerprint=fingerprint(service, failure["reason"], failure["error_type"], failure["error_message"]),
+            history=[_text(line) for line in headers.get(header.HISTORY) or []],
+            replays=_int(headers.get(header.REPLAYS)) or 0,
+            body_preview=body[: PREVIEW_CHARS * 4].decode(errors="replace")[:PREVIEW_CHARS],
+            **failure,
+        )
+
+
+
+def _our_failure(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "routing_key": _text(values.get(header.ROUTING_KEY)) or None,
+        "reason": _text(values[header.REASON]),
+        "error_type": _text(values.get(header.ERROR_TYPE)),
+        "error_message": _text(values.get(header.ERROR_MESSAGE)),
+        "attempts": _int(values.get(header.ATTEMPTS)),
+        "first_failed_at": _time(values.get(header.FIRST_FAILED_AT)) or _time(values.get(header.FAILED_AT)),
+        "last_failed_at": _time(values.get(header.FAILED_AT)),
+    }
+
+
+def _broker_failure(values: Mapping[str, Any]) -> dict[str, Any]:
+    # The broker puts its most recent dead-lettering first.
+    deaths = values.get("x-death") or []
+    if not deaths:
+        return {
+            "routing_key": None,
+            "reason": "unknown",
+            "error_type": None,
+            "error_message": None,
+            "attempts": None,
+            "first_failed_at": _time(values.get(header.FIRST_FAILED_AT)),
+            "last_failed_at": None,
+        }
+    death = deaths[0]
+    reason = _text(death.get("reason")) or "unknown"
+    queue = _text(death.get("queue")) or "?"
+    if reason == "delivery_limit":
+        message = (
+            f"dead-lettered by the broker: the delivery limit of queue {queue} was reached "
+            "(its consumer crashed or requeued it on every delivery)"
+        )
+    else:
+        message = f"dead-lettered by the broker ({reason}) from queue {queue}"
+    routing_keys = death.get("routing-keys") or []
+    died_at = _time(death.get("time"))
+    return {
+        "routing_key": _text(routing_keys[0]) if routing_keys else None,
+        "reason": reason,
+        "error_type": None,
+        "error_message": message,
+        "attempts": _int(death.get("count")),
+        "first_failed_at": _time(values.get(header.FIRST_FAILED_AT)) or died_at,
+        "last_failed_at": died_at,
+    }
+
+
+# What varies between occurrences of the same failure, most specific first.
+_VOLATILE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*"), "<email>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE), "<uuid>"),
+    (re.compile(r"(?<!\w)'[^']*'(?!\w)|(?<!\w)\"[^\"]*\"(?!\w)"), "<value>"),
+    # Hex ids: 0x..., or 8+ hex digits with at least one digit and one letter.
+    (re.compile(r"\b(?:0x[0-9a-f]+|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,})\b", re.IGNORECASE), "<hex>"),
+    (re.compile(r"\d+(?:[.,]\d+)*"), "<n>"),
+    (re.compile(r"\s+"), " "),
+)
+
+
+def normalise(message: str) -> str:
+    """The error message with addresses, ids, numbers and quoted values taken out."""
+    for pattern, placeholder in _VOLATILE:
+        message = pattern.sub(placeholder, message)
+    return message.strip()
+
+
+def fingerprint(service: str, reason: str, error_type: str | None, error_message: str | None) -> str:
+    """A short stable hash that is equal for failures of the same kind."""
+    key = "\x1f".join((service, reason, error_type or "", normalise(error_message or "")))
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+class FailureGroup(BaseModel):
+    fingerprint: str
+    service: str
+    count: int
+    reason: str
+    error_type: str | None
+    example_message: str | None
+
+
+class DeadLetterListing(BaseModel):
+    dead_letters: list[DeadLetter]
+    count: int
+    groups: list[FailureGroup]
+
+    @classmethod
+    def of(cls, letters: Sequence[DeadLetter]) -> DeadLetterListing:
+        groups: dict[str, FailureGroup] = {}
+        for letter in letters:
+            group = groups.get(letter.fingerprint)
+            if group is None:
+                groups[letter.fingerprint] = FailureGroup(
+                    fingerprint=letter.fingerprint,
+                    service=letter.service,
+                    count=1,
+                    reason=letter.reason,
+                    error_type=letter.error_type,
+                    example_message=letter.error_message,
+                )
+            else:
+                group.count += 1
+        largest_first = sorted(groups.values(), key=lambda group: -group.count)
+        return cls(dead_letters=list(letters), count=len(letters), groups=largest_first)
+
+
+class ReplayReport(BaseModel):
+    replayed: list[str] = []
+    """Message ids republished, in order; their dead copies are gone from the queue."""
+    skipped: int = 0
+    """Dead letters looked at but not selected; they stay in the queue."""
+    failed: str | None = None
+    """Why the replay stopped early; the message it was on stays in the queue."""
+
+
+def dead_letter_queue(topology: Topology, service: str) -> Queue:
+    if service == GATEWAY:
+        return topology.gateway().dead
+    if service not in SERVICE_TASKS:
+        raise UnknownService(service)
+    return topology.service(service).dead
+
+
+async def list_dead_letters(broker: Broker, service: str | None, limit: int = 1000) -> list[DeadLetter]:
+    """Up to `limit` dead letters of `service` (of every service when None), oldest first.
+
+    Every message stays in its queue. While a listing runs, the messages it
+    holds are invisible to a concurrent replay.
+    """
+    services = list(SERVICES) if service is None else [service]
+    queues = {name: dead_letter_queue(broker.topology, name) for name in services}
+    letters: list[DeadLetter] = []
+    for name, spec in queues.items():
+        if len(letters) >= limit:
+            break
+        async with _browsing(broker, spec) as (queue, _):
+            while len(letters) < limit:
+                # Taken unacked, never acked: `_browsing` hands it back.
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                letters.append(DeadLetter.from_message(name, message))
+    return letters
+
+
+async def replay(
+    broker: Broker,
+    service: str,
+    *,
+    message_ids: Iterable[str] | None = None,
+    fingerprint: str | None = None,
+    limit: int | None = None,
+) -> ReplayReport:
+    """Republish the selected dead letters of `service` (all when nothing is selected)."""
+    spec = dead_letter_queue(broker.topology, service)
+    wanted = set(message_ids) if message_ids is not None else None
+    report = ReplayReport()
+
+    def selected(letter: DeadLetter) -> bool:
+        if wanted is not None:
+            return letter.message_id in wanted
+        return fingerprint is None or letter.fingerprint == fingerprint
+
+    def done() -> bool:
+        if limit is not None and len(report.replayed) >= limit:
+            return True
+        return wanted is not None and wanted <= set(report.replayed)
+
+    async with _browsing(broker, spec) as (queue, depth):
+        # Only the messages there at the start: one that is replayed and fails
+        # again comes back behind them and must not be replayed twice in a run.
+        for _ in range(depth):
+            if done():
+                break
+            try:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                letter = DeadLetter.from_message(service, message)
+                if not selected(letter):
+                    # Held unacked until `_browsing` hands it back with the rest.
+                    report.skipped += 1
+                    continue
+                # The ordering rule that keeps replay lossless: the new copy is
+                # confirmed by the broker BEFORE the dead copy is acked. A crash in
+                # between leaves both, so the job may run twice but is never lost.
+                try:
+                    await _republish(broker, service, message, letter)
+                except PublishError as error:
+                    await message.nack(requeue=True)
+                    report.failed = f"could not republish {letter.message_id}: {error}"
+                    break
+                await message.ack()
+                report.replayed.append(letter.message_id or "")
+            except BROKER_ERRORS as error:
+                # Whatever was taken but not acked returns to the queue with the channel.
+                report.failed = f"lost the broker mid-replay: {type(error).__name__}: {error}"
+                break
+    return report
+
+
+async def _republish(broker: Broker, service: str, message: AbstractIncomingMessage, letter: DeadLetter) -> None:
+    carried = {
+        name: value
+        for name, value in (message.headers or {}).items()
+        if name.startswith(OFFLOAD_HEADER_PREFIX) and name not in FAILURE_HEADERS
+    }
+    carried[header.REPLAYS] = letter.replays + 1
+    await broker.publish_body(
+        _as_first_attempt(message.body) if service != GATEWAY else message.body,
+        exchange=broker.topology.events.name,
+        routing_key=_replay_routing_key(broker.topology, service, letter),
+        message_id=message.message_id,
+        message_type=message.type,
+        content_type=message.content_type,
+        headers=carried,
+    )
+
+
+def _replay_routing_key(topology: Topology, service: str, letter: DeadLetter) -> str:
+    # A task service has exactly one routing key. Taking it from the topology
+    # also covers a message that went through a delay queue and then hit the
+    # delivery limit: its x-death names the queue, not the original key.
+    if service in SERVICE_TASKS:
+        return topology.routing_key(SERVICE_TASKS[service])
+    return letter.routing_key or ""
+
+
+def _as_first_attempt(body: bytes) -> bytes:
+    """The body with `attempt` reset to 1, so the job gets its full retries again.
+
+    Not for the gateway's status events, whose `attempt` is a fact about the
+    job rather than a delivery count. A body that is not a JSON object with an
+    `attempt` goes out untouched, and if invalid it will be dead-lettered again.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict) or "attempt" not in data:
+        return body
+    data["attempt"] = 1
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@contextlib.asynccontextmanager
+async def _browsing(broker: Broker, spec: Queue) -> AsyncIterator[tuple[AbstractQueue, int]]:
+    """A channel on `spec` and the queue's depth; every message left unacked goes back on exit."""
+    try:
+        channel: AbstractRobustChannel = await broker.channel(prefetch=1)  # basic.get ignores prefetch
+        queue: AbstractQueue = await channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
+    except BROKER_ERRORS as error:
+        raise BrokerUnavailable(f"cannot open {spec.name}: {type(error).__name__}: {error}") from error
+    try:
+        yield queue, queue.declaration_result.message_count or 0
+    except BROKER_ERRORS as error:
+        raise BrokerUnavailable(f"lost the broker while reading {spec.name}: {error}") from error
+    finally:
+        # Closing the channel returns every unacked message to the queue, in its
+        # original order; if the connection is gone the broker does the same.
+        with contextlib.suppress(*BROKER_ERRORS):
+            await channel.close()
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode(errors="replace")
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif value is None:
+        return None
+    else:
+        try:
+            moment = datetime.fromisoformat(_text(value) or "")
+        except ValueError:
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

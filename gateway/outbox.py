@@ -1,0 +1,85 @@
+"""The outbox: events the gateway has promised to publish, kept in its database.
+
+A job and its event are written in one transaction, so a 202 never depends on
+the broker being up. The relay (`gateway.relay`) publishes what is here and
+deletes each row only after the broker confirmed it; a crash in between
+leaves the row, and it is published again (consumers deduplicate by message id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Column, Integer, LargeBinary, String, Table, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.events import utc_now
+from gateway.database import Database, UTCDateTime, metadata
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False),
+    Column("routing_key", String(255), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # A relay that took a row owns it until then; after that, another may retry it.
+    Column("claimed_until", UTCDateTime, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    message_id: str
+    routing_key: str
+    body: bytes
+
+
+class Outbox:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @staticmethod
+    async def add(conn: AsyncConnection, *, message_id: str, routing_key: str, body: bytes) -> None:
+        """Queue an event inside the caller's transaction."""
+        await conn.execute(
+            outbox.insert().values(message_id=message_id, routing_key=routing_key, body=body, created_at=utc_now())
+        )
+
+    async def claim(self, limit: int, lease: float) -> list[Pending]:
+        """Take up to `limit` unclaimed rows, oldest first, for `lease` seconds."""
+        now = utc_now()
+        free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+        oldest = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
+        # `free` is checked again on the row itself, so two relays on PostgreSQL
+        # cannot both take a row one of them claimed a moment earlier.
+        take = (
+            update(outbox)
+            .where(outbox.c.id.in_(oldest.scalar_subquery()), free)
+            .values(claimed_until=now + timedelta(seconds=lease))
+            .returning(outbox.c.id, outbox.c.message_id, outbox.c.routing_key, outbox.c.body)
+        )
+        async with self._db.writes() as conn:
+            rows = (await conn.execute(take)).all()
+        return sorted((Pending(*row) for row in rows), key=lambda pending: pending.id)
+
+    async def remove(self, ids: list[int]) -> None:
+        """Forget rows whose publish the broker confirmed."""
+        if ids:
+            async with self._db.writes() as conn:
+                await conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+
+    async def release(self, ids: list[int]) -> None:
+        """Give rows back at once after a failed publish, rather than at the end of the lease."""
+        if ids:
+            async with self._db.writes() as conn:
+                await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(claimed_until=None))
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many events wait, and since when the oldest."""
+        async with self._db.reads() as conn:
+            count, oldest = (await conn.execute(select(func.count(), func.min(outbox.c.created_at)))).one()
+        return count, oldest

@@ -1,0 +1,22 @@
+"""Fault tests get a RabbitMQ node of their own, which they may stop, kill and restart.
+
+The shared broker on 5672 is never touched: each test that asks for
+`fault_broker` gets a fresh node (about six seconds to boot here), deleted
+with its data when the test ends, whatever state the test left it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support.rabbit_node import RabbitNode, rabbitmq_installed
+
+
+@pytest.fixture
+def fault_broker() -> Iterator[RabbitNode]:
+    if not rabbitmq_installed():
+        pytest.skip("fault tests start their own RabbitMQ node: rabbitmq-server is not installed here")
+    with RabbitNode() as node:
+        yield node
