@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
 from gateway.routes import dead_letters, health, jobs, tasks
-from gateway.database import Database
+from gateway.database import gateway_database
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
 from runtime.broker import Broker
@@ -20,7 +20,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = gateway_database(settings.database_url)
         await db.open()
         broker = Broker(
             settings.amqp_url.get_secret_value(),

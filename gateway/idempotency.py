@@ -18,7 +18,8 @@ from sqlalchemy import Column, Integer, String, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import utc_now
-from gateway.database import Database, JSONOrNull, UTCDateTime, metadata
+from gateway.database import metadata
+from runtime.database import Database, JSONOrNull, UTCDateTime
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.events import TASK_EVENTS, TaskType
 from gateway import idempotency
-from gateway.database import Database
+from runtime.database import Database
 from gateway.outbox import Outbox
 from gateway.store import JobStore
 

@@ -15,7 +15,8 @@ from sqlalchemy import Column, Integer, LargeBinary, String, Table, delete, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import utc_now
-from gateway.database import Database, UTCDateTime, metadata
+from gateway.database import metadata
+from runtime.database import Database, UTCDateTime
 
 outbox = Table(
     "outbox",

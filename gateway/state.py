@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from gateway import idempotency
-from gateway.database import Database
+from runtime.database import Database
 from gateway.outbox import Outbox
 from gateway.relay import Relay
 from gateway.settings import GatewaySettings

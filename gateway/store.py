@@ -31,7 +31,8 @@ from contracts.events import (
     TaskType,
     utc_now,
 )
-from gateway.database import Database, JSONOrNull, UTCDateTime, metadata
+from gateway.database import metadata
+from runtime.database import Database, JSONOrNull, UTCDateTime
 
 jobs = Table(
     "jobs",

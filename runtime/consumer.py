@@ -47,8 +47,9 @@ from contracts.topology import RetryPolicy, ServiceQueues
 from runtime.broker import Broker
 from runtime.decode import InvalidMessage, decode_message, job_id_in
 from runtime.errors import PermanentError, TransientError
+from runtime.inbox import Inbox
 from runtime.job import JobContext
-from runtime.metrics import CONSUMER_ATTACHED, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
+from runtime.metrics import CONSUMER_ATTACHED, DUPLICATES, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
 
 E = TypeVar("E", bound=Envelope)
 Result = Mapping[str, Any] | BaseModel | None
@@ -73,9 +74,11 @@ class Consumer(Generic[E]):
         retry: RetryPolicy,
         prefetch: int,
         max_message_bytes: int,
+        inbox: Inbox | None = None,
     ) -> None:
         """`task_type` is the kind of job this consumer runs; None for a consumer
-        of status events (the gateway's), which reports no status of its own."""
+        of status events (the gateway's), which reports no status of its own.
+        With an `inbox`, a message finished before is not run again."""
         self._broker = broker
         self._queues = queues
         self._adapter: TypeAdapter[E] = TypeAdapter(event_type)
@@ -84,6 +87,7 @@ class Consumer(Generic[E]):
         self._retry = retry
         self._prefetch = prefetch
         self._max_message_bytes = max_message_bytes
+        self._inbox = inbox
         self._service = queues.service
         self._channel: AbstractRobustChannel | None = None
         self._queue: AbstractRobustQueue | None = None
@@ -153,6 +157,18 @@ class Consumer(Generic[E]):
             await self._dead_letter(message, None, error, DeadLetterReason.invalid_message)
             return
 
+        if self._inbox is not None:
+            earlier = await self._inbox.result_of(event.message_id)
+            if earlier is not None:
+                DUPLICATES.labels(self._service, "skipped").inc()
+                log.info("duplicate skipped: finished before", **_job_fields(event, self._service))
+                await self._report(JobSucceeded, message, event, result=earlier)
+                return
+            if message.redelivered:
+                # An earlier delivery was not acked: it may have done the work.
+                DUPLICATES.labels(self._service, "possible").inc()
+                log.warning("redelivered after an unfinished try", **_job_fields(event, self._service))
+
         job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event))
         await self._report(JobStarted, message, event)
         started = time.perf_counter()
@@ -168,7 +184,10 @@ class Consumer(Generic[E]):
             else:
                 await self._schedule_retry(message, event, error)
         else:
-            await self._report(JobSucceeded, message, event, result=_as_dict(result))
+            outcome = _as_dict(result)
+            if self._inbox is not None:
+                await self._inbox.record(event.message_id, outcome)
+            await self._report(JobSucceeded, message, event, result=outcome)
             MESSAGES.labels(self._service, "succeeded").inc()
             # One line per job for a service; a status consumer would log three.
             level = logging.INFO if self._task_type is not None else logging.DEBUG

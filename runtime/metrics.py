@@ -18,3 +18,9 @@ IN_FLIGHT = Gauge("offload_in_flight", "Messages being handled right now.", ["se
 CONSUMER_ATTACHED = Gauge(
     "offload_consumer_attached", "1 while the service's consumer is subscribed to its queue.", ["service"]
 )
+DUPLICATES = Counter(
+    "offload_duplicates",
+    "Deliveries of a message seen before: 'skipped' (finished before, not run again) or "
+    "'possible' (redelivered after an unfinished try, whose effect may have happened).",
+    ["service", "kind"],
+)

@@ -11,6 +11,7 @@ import asyncio
 import signal
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic
 
 import structlog
@@ -20,6 +21,7 @@ from contracts.events import TASK_EVENTS
 from contracts.topology import SERVICE_TASKS
 from runtime.broker import Broker
 from runtime.consumer import E, Consumer, Handler
+from runtime.inbox import Inbox
 from runtime.logs import configure_logging
 from runtime.probe import ProbeServer, probe_app
 from runtime.settings import ServiceSettings
@@ -58,6 +60,9 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
         handler = service.handler
         if isinstance(handler, AbstractAsyncContextManager):
             handler = await resources.enter_async_context(handler)
+        inbox = Inbox(settings.inbox_url_for(service.name), timedelta(days=settings.inbox_retention_days))
+        await inbox.open()
+        resources.push_async_callback(inbox.close)
         if not await broker.connect_when_available(stop):
             return
         resources.push_async_callback(broker.close)
@@ -71,6 +76,7 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
             retry=settings.retry_policy,
             prefetch=settings.prefetch,
             max_message_bytes=settings.max_message_bytes,
+            inbox=inbox,
         )
         if settings.health_port is not None:
             probe = ProbeServer(

@@ -38,6 +38,12 @@ class ServiceSettings(BaseSettings):
     retry_max_delay: float = Field(300.0, gt=0, description="Upper bound on any one delay, seconds.")
     max_message_bytes: int = Field(1_048_576, ge=1024, description="Larger messages are dead-lettered.")
     shutdown_grace: float = Field(30.0, ge=0, description="Seconds in-flight jobs get to finish on SIGTERM.")
+    inbox_url: str | None = Field(
+        None,
+        description="Where the service records finished messages (SQLAlchemy URL); "
+        "default: a SQLite file var/<namespace>-<service>-inbox.db.",
+    )
+    inbox_retention_days: float = Field(7, gt=0, description="How long finished message ids are remembered.")
     health_port: int | None = Field(None, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
     health_host: str = "0.0.0.0"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -46,6 +52,9 @@ class ServiceSettings(BaseSettings):
     @property
     def topology(self) -> Topology:
         return Topology(namespace=self.offload_namespace, delivery_limit=self.delivery_limit)
+
+    def inbox_url_for(self, service: str) -> str:
+        return self.inbox_url or f"sqlite+aiosqlite:///var/{self.offload_namespace}-{service}-inbox.db"
 
     @property
     def retry_policy(self) -> RetryPolicy:

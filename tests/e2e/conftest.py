@@ -83,7 +83,7 @@ def smtp_server() -> Iterator[Callable[..., tuple[RecordingHandler, int]]]:
 
 
 @pytest.fixture
-def email_service(processes, amqp_url, topology, amqp) -> Callable[..., Process]:
+def email_service(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., Process]:
     def start(smtp_port: int, **env: str) -> Process:
         health = free_port()
         settings = {
@@ -93,6 +93,8 @@ def email_service(processes, amqp_url, topology, amqp) -> Callable[..., Process]
             "SMTP_TIMEOUT": "10",
             "HEALTH_PORT": str(health),
             "HEALTH_HOST": "127.0.0.1",
+            # One inbox for all copies of the service in a test, as on one host.
+            "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/email-inbox.db",
             **env,
         }
         return processes("email_service", settings, health_url=f"http://127.0.0.1:{health}/readyz")

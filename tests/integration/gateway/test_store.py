@@ -36,7 +36,7 @@ from contracts.events import (
     StatusEvent,
     TaskType,
 )
-from gateway.database import Database
+from gateway.database import gateway_database
 from gateway.store import Job, JobStore, event_key, jobs
 
 POSTGRES_URL = os.environ.get(
@@ -90,7 +90,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 
 @pytest_asyncio.fixture
 async def store(database_url: str) -> AsyncIterator[JobStore]:
-    database = Database(database_url)
+    database = gateway_database(database_url)
     await database.open()
     job_store = JobStore(database)
     cleaner = create_async_engine(database_url, poolclass=NullPool)
@@ -425,7 +425,7 @@ async def test_concurrent_first_events_for_an_unknown_job_do_not_collide(
 
 async def test_sqlite_file_uses_write_ahead_logging(tmp_path: Any) -> None:
     path = tmp_path / "jobs.db"
-    database = Database(f"sqlite+aiosqlite:///{path}")
+    database = gateway_database(f"sqlite+aiosqlite:///{path}")
     await database.open()
     job_store = JobStore(database)
     try:

@@ -6,10 +6,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from prometheus_client import REGISTRY
 
 from support.topology import TEST_RETRY
 from contracts import headers
@@ -40,16 +42,23 @@ class Scripted:
         return {"sent_to": event.to}
 
 
-def settings_for(amqp_url: str, topology: Topology, **overrides: Any) -> ServiceSettings:
-    return ServiceSettings(
-        amqp_url=amqp_url,
-        offload_namespace=topology.namespace,
-        retry_max_attempts=TEST_RETRY.max_attempts,
-        retry_first_delay=TEST_RETRY.first_delay,
-        retry_multiplier=TEST_RETRY.multiplier,
-        retry_max_delay=TEST_RETRY.max_delay,
-        **overrides,
-    )
+@pytest.fixture
+def settings(amqp_url: str, topology: Topology, tmp_path: Path) -> Callable[..., ServiceSettings]:
+    """Settings for an in-process email service in this test's namespace."""
+
+    def make(**overrides: Any) -> ServiceSettings:
+        return ServiceSettings(
+            amqp_url=amqp_url,
+            offload_namespace=topology.namespace,
+            retry_max_attempts=TEST_RETRY.max_attempts,
+            retry_first_delay=TEST_RETRY.first_delay,
+            retry_multiplier=TEST_RETRY.multiplier,
+            retry_max_delay=TEST_RETRY.max_delay,
+            inbox_url=f"sqlite+aiosqlite:///{tmp_path}/inbox.db",
+            **overrides,
+        )
+
+    return make
 
 
 @asynccontextmanager
@@ -91,10 +100,10 @@ async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth:
             await asyncio.sleep(0.05)
 
 
-async def test_success_reports_status_and_acks(amqp, amqp_url, topology, publisher):
+async def test_success_reports_status_and_acks(amqp, topology, publisher, settings):
     status = await watch_status(amqp, topology)
     handler = Scripted()
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         event = an_email()
         await publisher.publish(event)
         succeeded = await status.wait_for(status_of(event.job_id, "job.succeeded"))
@@ -107,10 +116,10 @@ async def test_success_reports_status_and_acks(amqp, amqp_url, topology, publish
     await wait_for_depth(amqp, topology.service("email").work.name, 0)
 
 
-async def test_transient_errors_retry_with_backoff_then_succeed(amqp, amqp_url, topology, publisher):
+async def test_transient_errors_retry_with_backoff_then_succeed(amqp, topology, publisher, settings):
     status = await watch_status(amqp, topology)
     handler = Scripted(ConnectionError("smtp down"), TransientError("busy", retry_after=None))
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         event = an_email()
         await publisher.publish(event)
         succeeded = await status.wait_for(status_of(event.job_id, "job.succeeded"))
@@ -129,11 +138,11 @@ async def test_transient_errors_retry_with_backoff_then_succeed(amqp, amqp_url, 
         assert waited >= retry.retry_in_seconds * 0.9, (retry.attempt, waited)
 
 
-async def test_permanent_error_is_dead_lettered_with_its_reason(amqp, amqp_url, topology, publisher):
+async def test_permanent_error_is_dead_lettered_with_its_reason(amqp, topology, publisher, settings):
     status = await watch_status(amqp, topology)
     dead = await watch_dead_letters(amqp, topology, "email")
     handler = Scripted(PermanentError("550 5.1.1 no such user"))
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         event = an_email()
         await publisher.publish(event)
         letter = await dead.wait_for(lambda m: m.message_id == str(event.message_id))
@@ -150,10 +159,10 @@ async def test_permanent_error_is_dead_lettered_with_its_reason(amqp, amqp_url, 
     assert await queue_depth(amqp, topology.service("email").dead.name) == 1
 
 
-async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, amqp_url, topology, publisher):
+async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, topology, publisher, settings):
     dead = await watch_dead_letters(amqp, topology, "email")
     handler = Scripted(*(RuntimeError(f"boom {n}") for n in range(1, 10)))
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         event = an_email()
         await publisher.publish(event)
         letter = await dead.wait_for(lambda m: m.message_id == str(event.message_id))
@@ -186,12 +195,12 @@ async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, amqp_ur
     ids=["not-json", "wrong-schema", "unknown-type", "empty", "wrong-content-type", "no-content-type", "not-utf8"],
 )
 async def test_invalid_messages_are_dead_lettered_at_once(
-    amqp, amqp_url, topology, publisher, body, properties, expected
+    amqp, topology, publisher, settings, body, properties, expected
 ):
     dead = await watch_dead_letters(amqp, topology, "email")
     status = await watch_status(amqp, topology)
     handler = Scripted()
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         await publish_raw(amqp, topology.events.name, "email.requested", body, message_id="poison", **properties)
         letter = await dead.wait_for(lambda m: m.message_id == "poison")
         # The consumer is still alive and working after the poison message.
@@ -205,12 +214,12 @@ async def test_invalid_messages_are_dead_lettered_at_once(
     assert [call.job_id for call in handler.calls] == [good.job_id]
 
 
-async def test_unknown_major_version_is_refused(amqp, amqp_url, topology, publisher):
+async def test_unknown_major_version_is_refused(amqp, topology, publisher, settings):
     dead = await watch_dead_letters(amqp, topology, "email")
     status = await watch_status(amqp, topology)
     body = json.loads(an_email().model_dump_json())
     body["version"] = "2.0"
-    async with running(Scripted(), settings_for(amqp_url, topology)):
+    async with running(Scripted(), settings()):
         await publish_raw(
             amqp, topology.events.name, "email.requested", json.dumps(body).encode(),
             message_id="v2", content_type="application/json",
@@ -223,20 +232,20 @@ async def test_unknown_major_version_is_refused(amqp, amqp_url, topology, publis
     assert report.type == "job.dead_lettered" and report.reason == "invalid_message"
 
 
-async def test_oversize_message_is_dead_lettered(amqp, amqp_url, topology, publisher):
+async def test_oversize_message_is_dead_lettered(amqp, topology, publisher, settings):
     dead = await watch_dead_letters(amqp, topology, "email")
     big = an_email(text="x" * 5000).model_dump_json().encode()
-    async with running(Scripted(), settings_for(amqp_url, topology, max_message_bytes=4096)):
+    async with running(Scripted(), settings(max_message_bytes=4096)):
         await publish_raw(amqp, topology.events.name, "email.requested", big, message_id="big", content_type="application/json")
         letter = await dead.wait_for(lambda m: m.message_id == "big")
 
     assert "exceeds the limit of 4096 bytes" in letter.headers[headers.ERROR_MESSAGE]
 
 
-async def test_retry_after_picks_a_long_enough_delay(amqp, amqp_url, topology, publisher):
+async def test_retry_after_picks_a_long_enough_delay(amqp, topology, publisher, settings):
     status = await watch_status(amqp, topology)
     handler = Scripted(TransientError("429 slow down", retry_after=0.3))
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         event = an_email()
         await publisher.publish(event)
         await status.wait_for(status_of(event.job_id, "job.succeeded"))
@@ -245,11 +254,11 @@ async def test_retry_after_picks_a_long_enough_delay(amqp, amqp_url, topology, p
     assert retry.retry_in_seconds == 0.4  # the shortest declared delay >= 0.3 s
 
 
-async def test_shutdown_lets_in_flight_work_finish(amqp, amqp_url, topology, publisher):
+async def test_shutdown_lets_in_flight_work_finish(amqp, topology, publisher, settings):
     status = await watch_status(amqp, topology)
     release = asyncio.Event()
     handler = Scripted(block=release)
-    async with running(handler, settings_for(amqp_url, topology, shutdown_grace=10)) as stop:
+    async with running(handler, settings(shutdown_grace=10)) as stop:
         event = an_email()
         await publisher.publish(event)
         await asyncio.wait_for(handler.started.wait(), 10)
@@ -261,17 +270,36 @@ async def test_shutdown_lets_in_flight_work_finish(amqp, amqp_url, topology, pub
     await wait_for_depth(amqp, topology.service("email").work.name, 0)
 
 
-async def test_shutdown_requeues_work_that_overruns_the_grace_period(amqp, amqp_url, topology, publisher):
+async def test_shutdown_requeues_work_that_overruns_the_grace_period(amqp, topology, publisher, settings):
     status = await watch_status(amqp, topology)
     stuck = Scripted(block=asyncio.Event())  # never released
     event = an_email()
-    async with running(stuck, settings_for(amqp_url, topology, shutdown_grace=0.2)):
+    async with running(stuck, settings(shutdown_grace=0.2)):
         await publisher.publish(event)
         await asyncio.wait_for(stuck.started.wait(), 10)
     # The first instance gave up on the job and returned it to the queue ...
     await wait_for_depth(amqp, topology.service("email").work.name, 1)
     # ... so the next instance does it.
     handler = Scripted()
-    async with running(handler, settings_for(amqp_url, topology)):
+    async with running(handler, settings()):
         await status.wait_for(status_of(event.job_id, "job.succeeded"))
     assert [call.job_id for call in handler.calls] == [event.job_id]
+
+
+async def test_a_message_delivered_twice_is_worked_on_once(amqp, topology, publisher, settings):
+    status = await watch_status(amqp, topology)
+    handler = Scripted()
+    skipped_before = REGISTRY.get_sample_value("offload_duplicates_total", {"service": "email", "kind": "skipped"}) or 0
+    async with running(handler, settings()):
+        event = an_email()
+        await publisher.publish(event)
+        await status.wait_for(status_of(event.job_id, "job.succeeded"))
+        await publisher.publish(event)  # the same message id again, as a retrying publisher would
+        await status.wait_for_count(status_of(event.job_id, "job.succeeded"), 2)
+
+    assert [call.message_id for call in handler.calls] == [event.message_id]
+    # The duplicate is reported with the first run's result, so the job stays right.
+    results = [e.result for e in status.seen if e.type == "job.succeeded"]
+    assert results == [{"sent_to": ["ada@example.com"]}] * 2
+    skipped = REGISTRY.get_sample_value("offload_duplicates_total", {"service": "email", "kind": "skipped"})
+    assert skipped == skipped_before + 1

@@ -1,0 +1,160 @@
+"""A SQL database for the processes that keep state: SQLite by default, PostgreSQL by URL.
+
+The gateway keeps its jobs, outbox and idempotency keys here; each service
+keeps its inbox. Writes that belong together share one transaction from
+`Database.writes()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.event import listens_for
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+# none_as_null: a cleared field is SQL NULL, not the JSON text 'null'.
+JSONOrNull = JSON(none_as_null=True)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp that always comes back in UTC.
+
+    PostgreSQL keeps the offset (timestamptz); SQLite stores text and drops it.
+    Writing UTC and reading back as UTC makes both backends agree, and keeps
+    SQLite's text values in an order that compares correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: only aware times are stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# none_as_null: a cleared field is SQL NULL, not the JSON text 'null'.
+JSONOrNull = JSON(none_as_null=True)
+
+
+# Execution option that makes a SQLite transaction take the write lock at
+# BEGIN (see `_configure_sqlite`).
+_SQLITE_BEGIN_IMMEDIATE = "offload_sqlite_begin_immediate"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN (below) instead of the sqlite3 module,
+        # which delays it and cannot ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers and the writer proceed together; FULL syncs every
+        # commit to disk, because a 202 promises the job survives a power loss;
+        # busy_timeout makes a second writer wait for the lock instead of failing.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction that reads first must hold the write lock from
+        # the start: upgrading a read lock later fails at once under WAL when
+        # another writer committed meanwhile, whatever the busy timeout.
+        if connection.get_execution_options().get(_SQLITE_BEGIN_IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+# INSERT ... ON CONFLICT DO NOTHING is dialect-specific SQL: two writers
+# inserting the same job never raise a duplicate key, the loser inserts nothing.
+_INSERT_IF_ABSENT: dict[str, Callable[[Table], Insert]] = {
+    "postgresql": lambda table: postgresql.insert(table).on_conflict_do_nothing(),
+    "sqlite": lambda table: sqlite.insert(table).on_conflict_do_nothing(),
+}
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+class Database:
+    """The tables of `metadata`, in the database at `url`."""
+
+    def __init__(self, url: str, metadata: MetaData) -> None:
+        self._url = make_url(url)
+        self._metadata = metadata
+        backend = self._url.get_backend_name()
+        if backend not in _INSERT_IF_ABSENT:
+            raise ValueError(f"the database must be sqlite or postgresql, not {backend}")
+        self._insert_if_absent = _INSERT_IF_ABSENT[backend]
+        self._engine: AsyncEngine | None = None
+        # The same engine and pool, for transactions that write (see `open`).
+        self._write_engine: AsyncEngine | None = None
+
+    async def open(self) -> None:
+        """Connect, and create the tables that are missing."""
+        engine = create_async_engine(self._url)
+        if engine.dialect.name == "sqlite":
+            path = _sqlite_file(self._url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            _configure_sqlite(engine)
+        self._engine = engine
+        # Shares the engine's pool; only changes how a SQLite transaction begins.
+        self._write_engine = engine.execution_options(**{_SQLITE_BEGIN_IMMEDIATE: True})
+        # No migrations yet: they come with the first change to a released schema.
+        async with self._write_engine.begin() as conn:
+            await conn.run_sync(self._metadata.create_all)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._write_engine = None
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self.reads() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction for reading (one snapshot for all its queries)."""
+        async with self._engines()[0].begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def writes(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that writes; on SQLite it holds the write lock from the start."""
+        async with self._engines()[1].begin() as conn:
+            yield conn
+
+    def insert_if_absent(self, table: Table) -> Insert:
+        return self._insert_if_absent(table)
+
+    def _engines(self) -> tuple[AsyncEngine, AsyncEngine]:
+        if self._engine is None or self._write_engine is None:
+            raise RuntimeError("the database is not open; await open() first")
+        return self._engine, self._write_engine
