@@ -18,6 +18,7 @@ delivers it again: work is repeated rather than lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -57,6 +58,9 @@ Handler = Callable[[E, JobContext], Awaitable[Result]]
 
 log = structlog.get_logger("offload.consumer")
 
+# How often the watchdog checks that the broker still delivers to us.
+WATCHDOG_INTERVAL = 2.0
+
 # Kept short so a dead letter's headers stay small; the job shows the same text.
 MAX_ERROR_TEXT = 2000
 MAX_HISTORY = 20
@@ -93,30 +97,75 @@ class Consumer(Generic[E]):
         self._queue: AbstractRobustQueue | None = None
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._subscribed = False
 
     @property
     def is_attached(self) -> bool:
-        return (
-            self._consumer_tag is not None
-            and self._channel is not None
-            and not self._channel.is_closed
-            and self._broker.is_connected
-        )
+        """True while the broker knows this consumer (as of the watchdog's last look)."""
+        return self._subscribed and self._broker.is_connected
+
+    async def _broker_knows_us(self) -> bool:
+        if self._consumer_tag is None or self._channel is None or not self._broker.is_connected:
+            return False
+        try:
+            # The live AMQP channel (replaced on reconnect) lists the consumers it delivers to.
+            channel = await self._channel.get_underlay_channel()
+        except Exception:  # mid-reconnect: there is no channel yet
+            return False
+        return self._consumer_tag in channel.consumers
 
     async def start(self) -> None:
         self._channel = await self._broker.channel(self._prefetch)
+        await self._subscribe()
+        self._watchdog = asyncio.create_task(self._watch())
+
+    async def _subscribe(self) -> None:
+        assert self._channel is not None
         spec = self._queues.work
-        # Declared on this channel so that aio-pika restores the consumer with it.
+        # Declared on this channel so that aio-pika restores the consumer with it
+        # after a reconnect, and declared again here in case it was deleted.
         self._queue = await self._channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
         self._consumer_tag = await self._queue.consume(self._on_message)
+        self._subscribed = True
         CONSUMER_ATTACHED.labels(self._service).set(1)
         log.info("consuming", service=self._service, queue=spec.name, prefetch=self._prefetch)
 
+    async def _watch(self) -> None:
+        """Keep `is_attached` true to the broker, and subscribe again if the broker
+        dropped the consumer while the connection stayed up (a deleted queue, an
+        operator's cancel). aio-pika 10.2 recovers from a broker's cancel itself;
+        earlier versions did not (aio-pika #334), so this stays as the fallback."""
+        missing = 0
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL)
+            self._subscribed = await self._broker_knows_us()
+            CONSUMER_ATTACHED.labels(self._service).set(int(self.is_attached))
+            missing = missing + 1 if self._broker.is_connected and not self._subscribed else 0
+            # Only when it persists, so that a recovery aio-pika is running is left to it.
+            if missing >= 3:
+                log.warning("consumer lost while connected; subscribing again", service=self._service)
+                try:
+                    await self._resubscribe()
+                except Exception as error:  # try again next round; /readyz shows the state meanwhile
+                    log.error("re-subscribing failed", service=self._service, error=repr(error))
+
+    async def _resubscribe(self) -> None:
+        if self._queue is not None and self._consumer_tag is not None:
+            # Forget the dead consumer, so a later reconnect does not restore it too.
+            with contextlib.suppress(Exception):
+                await self._queue.cancel(self._consumer_tag)
+        await self._subscribe()
+
     async def stop(self, grace: float) -> None:
         """Take no new work, give in-flight work `grace` seconds, requeue the rest."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
         if self._queue is not None and self._consumer_tag is not None:
             await self._queue.cancel(self._consumer_tag)
             self._consumer_tag = None
+            self._subscribed = False
             CONSUMER_ATTACHED.labels(self._service).set(0)
         if self._in_flight:
             log.info("finishing in-flight jobs", service=self._service, count=len(self._in_flight), grace_s=grace)

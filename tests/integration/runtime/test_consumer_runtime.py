@@ -18,7 +18,7 @@ from contracts import headers
 from contracts.events import EmailRequested
 from contracts.topology import Topology
 from runtime import JobContext, PermanentError, Service, ServiceSettings, TransientError, serve
-from runtime.broker import Broker
+from runtime.broker import Broker, PublishError
 from support.watch import publish_raw, status_of, watch_dead_letters, watch_status
 
 
@@ -303,3 +303,24 @@ async def test_a_message_delivered_twice_is_worked_on_once(amqp, topology, publi
     assert results == [{"sent_to": ["ada@example.com"]}] * 2
     skipped = REGISTRY.get_sample_value("offload_duplicates_total", {"service": "email", "kind": "skipped"})
     assert skipped == skipped_before + 1
+
+
+async def test_consumer_comes_back_after_the_broker_cancels_it(amqp, topology, publisher, settings):
+    """Deleting a live queue makes the broker cancel its consumers; the watchdog notices."""
+    status = await watch_status(amqp, topology)
+    handler = Scripted()
+    work = topology.service("email").work
+    async with running(handler, settings()):
+        async with amqp.channel() as channel:
+            await channel.queue_delete(work.name)
+        # The queue is declared again and consumed from; its binding returns with it,
+        # so a new job is routed and done.
+        async with asyncio.timeout(20):
+            while True:
+                event = an_email()
+                try:
+                    await publisher.publish(event)
+                    break
+                except PublishError:  # not routable until the queue is back
+                    await asyncio.sleep(0.2)
+        await status.wait_for(status_of(event.job_id, "job.succeeded"), timeout=20)
