@@ -14,5 +14,6 @@ FAILED_AT = "x-offload-failed-at"
 HISTORY = "x-offload-history"  # one line per failed attempt, oldest first
 FIRST_FAILED_AT = "x-offload-first-failed-at"  # kept from the first failure on
 REPLAYS = "x-offload-replays"  # set by a replay from the dead-letter queue
+ATTEMPT = "x-offload-attempt"  # tries of a status event (its body's attempt is its job's)
 
 CONTENT_TYPE = "application/json"

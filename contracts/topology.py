@@ -29,6 +29,9 @@ ExchangeType = Literal["topic", "direct"]
 # the broker dead-letters it instead of feeding it to the next consumer.
 DELIVERY_LIMIT = 5
 
+# Browses of a dead letter before the broker would drop it: never, in practice.
+DEAD_LETTER_DELIVERY_LIMIT = 1_000_000
+
 # Where each task type is worked on: service name -> the task it handles.
 SERVICE_TASKS: Mapping[str, TaskType] = {
     "email": TaskType.email,
@@ -185,6 +188,13 @@ class Topology:
     def _dead_queue(self, owner: str) -> Queue:
         return Queue(
             name=f"{self.namespace}.{owner}.dead",
-            arguments={"x-queue-type": "quorum"},
+            arguments={
+                "x-queue-type": "quorum",
+                # Browsing a dead-letter queue returns its messages, and RabbitMQ
+                # 4.x counts returns against a default limit of 20, past which a
+                # queue without a dead-letter exchange drops them. -1 ("no limit"
+                # on 4.x) drops at once on 3.x, so the limit is explicit and huge.
+                "x-delivery-limit": DEAD_LETTER_DELIVERY_LIMIT,
+            },
             bindings=(Binding(self.dead_letters.name, owner),),
         )

@@ -46,6 +46,7 @@ FAILURE_HEADERS = frozenset(
         header.FAILED_AT,
         header.HISTORY,
         header.FIRST_FAILED_AT,
+        header.ATTEMPT,
     }
 )
 OFFLOAD_HEADER_PREFIX = "x-offload-"
@@ -244,10 +245,10 @@ async def list_dead_letters(broker: Broker, service: str | None, limit: int = 10
     for name, spec in queues.items():
         if len(letters) >= limit:
             break
-        async with _browsing(broker, spec) as (queue, _):
+        async with _browsing(broker, spec) as browse:
             while len(letters) < limit:
-                # Taken unacked, never acked: `_browsing` hands it back.
-                message = await queue.get(no_ack=False, fail=False)
+                # Taken unacked and never acked: `_browsing` hands it back.
+                message = await browse.take()
                 if message is None:
                     break
                 letters.append(DeadLetter.from_message(name, message))
@@ -277,14 +278,14 @@ async def replay(
             return True
         return wanted is not None and wanted <= set(report.replayed)
 
-    async with _browsing(broker, spec) as (queue, depth):
+    async with _browsing(broker, spec) as browse:
         # Only the messages there at the start: one that is replayed and fails
         # again comes back behind them and must not be replayed twice in a run.
-        for _ in range(depth):
+        for _ in range(browse.depth):
             if done():
                 break
             try:
-                message = await queue.get(no_ack=False, fail=False)
+                message = await browse.take()
                 if message is None:
                     break
                 letter = DeadLetter.from_message(service, message)
@@ -294,7 +295,8 @@ async def replay(
                     continue
                 # The ordering rule that keeps replay lossless: the new copy is
                 # confirmed by the broker BEFORE the dead copy is acked. A crash in
-                # between leaves both, so the job may run twice but is never lost.
+                # between leaves both (never neither); the copy keeps the message
+                # id, so the service's inbox skips it if the other one succeeded.
                 try:
                     await _republish(broker, service, message, letter)
                 except PublishError as error:
@@ -354,23 +356,48 @@ def _as_first_attempt(body: bytes) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+class _Browse:
+    """Messages taken from a queue without acking them; `hand_back()` returns the unsettled ones."""
+
+    def __init__(self, channel: AbstractRobustChannel, queue: AbstractQueue) -> None:
+        self.depth = queue.declaration_result.message_count or 0
+        self._channel = channel
+        self._queue = queue
+        self._held: list[AbstractIncomingMessage] = []
+
+    async def take(self) -> AbstractIncomingMessage | None:
+        message = await self._queue.get(no_ack=False, fail=False)
+        if message is not None:
+            self._held.append(message)
+        return message
+
+    async def hand_back(self) -> None:
+        # Nacked one by one in the order taken, so the queue keeps its order (a
+        # closed channel returns them too, but shuffled). If a nack fails, the
+        # channel is broken and the broker returns every unacked message itself.
+        with contextlib.suppress(*BROKER_ERRORS):
+            for message in self._held:
+                if not message.processed:
+                    await message.nack(requeue=True)
+        with contextlib.suppress(*BROKER_ERRORS):
+            await self._channel.close()
+
+
 @contextlib.asynccontextmanager
-async def _browsing(broker: Broker, spec: Queue) -> AsyncIterator[tuple[AbstractQueue, int]]:
-    """A channel on `spec` and the queue's depth; every message left unacked goes back on exit."""
+async def _browsing(broker: Broker, spec: Queue) -> AsyncIterator[_Browse]:
+    """Take messages from `spec`; on exit every message not acked goes back to the queue."""
     try:
         channel: AbstractRobustChannel = await broker.channel(prefetch=1)  # basic.get ignores prefetch
-        queue: AbstractQueue = await channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
+        queue = await channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
     except BROKER_ERRORS as error:
         raise BrokerUnavailable(f"cannot open {spec.name}: {type(error).__name__}: {error}") from error
+    browse = _Browse(channel, queue)
     try:
-        yield queue, queue.declaration_result.message_count or 0
+        yield browse
     except BROKER_ERRORS as error:
         raise BrokerUnavailable(f"lost the broker while reading {spec.name}: {error}") from error
     finally:
-        # Closing the channel returns every unacked message to the queue, in its
-        # original order; if the connection is gone the broker does the same.
-        with contextlib.suppress(*BROKER_ERRORS):
-            await channel.close()
+        await browse.hand_back()
 
 
 def _text(value: Any) -> str | None:

@@ -221,17 +221,18 @@ class Consumer(Generic[E]):
         job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event))
         await self._report(JobStarted, message, event)
         started = time.perf_counter()
+        attempt = self._attempt(message, event)
         try:
             result = await self._handler(event, job)
         except PermanentError as error:
-            await self._dead_letter(message, event, error, DeadLetterReason.permanent_error)
+            await self._dead_letter(message, event, error, DeadLetterReason.permanent_error, attempt)
         # Not "log and ack": every other failure is routed to a retry (or, on the
         # last attempt, to the dead-letter queue), confirmed before the ack.
         except Exception as error:
-            if event.attempt >= self._retry.max_attempts:
-                await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted)
+            if attempt >= self._retry.max_attempts:
+                await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted, attempt)
             else:
-                await self._schedule_retry(message, event, error)
+                await self._schedule_retry(message, event, attempt, error)
         else:
             outcome = _as_dict(result)
             if self._inbox is not None:
@@ -244,16 +245,30 @@ class Consumer(Generic[E]):
         finally:
             HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
 
-    async def _schedule_retry(self, message: AbstractIncomingMessage, event: E, error: Exception) -> None:
-        delay = self._delay_for(event.attempt, error)
+    def _attempt(self, message: AbstractIncomingMessage, event: E) -> int:
+        """Which try this is. A task event counts its tries in its own `attempt`;
+        a status event's `attempt` is a fact about its job, so its tries are
+        counted in a header instead."""
+        if self._task_type is not None:
+            return event.attempt
+        return int((message.headers or {}).get(headers.ATTEMPT, 1))
+
+    async def _schedule_retry(self, message: AbstractIncomingMessage, event: E, attempt: int, error: Exception) -> None:
+        delay = self._delay_for(attempt, error)
         queue = self._queues.delays[delay]
+        retry_headers = _with_history(message, attempt, error)
+        if self._task_type is not None:
+            body = event.next_attempt().model_dump_json().encode()
+        else:
+            body = message.body
+            retry_headers[headers.ATTEMPT] = attempt + 1
         await self._broker.publish_body(
-            event.next_attempt().model_dump_json().encode(),
+            body,
             exchange=self._broker.topology.retry.name,
             routing_key=queue.name,
             message_id=message.message_id,
             message_type=message.type,
-            headers=_with_history(message, event.attempt, error),
+            headers=retry_headers,
         )
         info = _error_info(error)
         await self._report(JobRetryScheduled, message, event, error=info, retry_in_seconds=delay)
@@ -272,9 +287,9 @@ class Consumer(Generic[E]):
         event: E | None,
         error: Exception,
         reason: DeadLetterReason,
+        attempt: int = 1,
     ) -> None:
         info = _error_info(error)
-        attempt = event.attempt if event is not None else 1
         failure_headers = {
             **_with_history(message, attempt, error),
             headers.REASON: reason.value,

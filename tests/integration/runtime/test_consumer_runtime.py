@@ -15,10 +15,11 @@ from prometheus_client import REGISTRY
 
 from support.topology import TEST_RETRY
 from contracts import headers
-from contracts.events import EmailRequested
+from contracts.events import EmailRequested, JobStarted, JobStatusEvent, StatusEvent
 from contracts.topology import Topology
 from runtime import JobContext, PermanentError, Service, ServiceSettings, TransientError, serve
 from runtime.broker import Broker, PublishError
+from runtime.consumer import Consumer
 from support.watch import publish_raw, status_of, watch_dead_letters, watch_status
 
 
@@ -324,3 +325,35 @@ async def test_consumer_comes_back_after_the_broker_cancels_it(amqp, topology, p
                 except PublishError:  # not routable until the queue is back
                     await asyncio.sleep(0.2)
         await status.wait_for(status_of(event.job_id, "job.succeeded"), timeout=20)
+
+
+async def test_a_status_consumer_retries_without_touching_the_events_attempt(amqp, amqp_url, topology):
+    """The gateway's consumer folds status events; a retry must not change the job facts it carries."""
+    broker = Broker(amqp_url, topology, name="test-status-consumer")
+    await broker.connect()
+    queues = topology.gateway(TEST_RETRY)
+    await broker.declare(queues.all())
+    seen: list[StatusEvent] = []
+    done = asyncio.Event()
+
+    async def flaky_store(event: StatusEvent, _: JobContext) -> None:
+        seen.append(event)
+        if len(seen) < 3:
+            raise ConnectionError("database restarting")
+        done.set()
+
+    consumer = Consumer(
+        broker, queues, JobStatusEvent, flaky_store,
+        task_type=None, retry=TEST_RETRY, prefetch=4, max_message_bytes=1 << 20,
+    )
+    await consumer.start()
+    try:
+        await broker.publish(JobStarted(task_type="email", service="email", attempt=2))
+        await asyncio.wait_for(done.wait(), 15)
+    finally:
+        await consumer.stop(5)
+        await broker.close()
+
+    assert len(seen) == 3
+    assert {event.attempt for event in seen} == {2}
+    assert len({event.message_id for event in seen}) == 1

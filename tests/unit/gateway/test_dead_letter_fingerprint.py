@@ -7,7 +7,14 @@ import pytest
 
 from contracts import headers
 from contracts.topology import Topology
-from gateway.dead_letters import DeadLetter, DeadLetterListing, UnknownService, dead_letter_queue, fingerprint, normalise
+from gateway.dead_letters import (
+    DeadLetter,
+    DeadLetterListing,
+    UnknownService,
+    dead_letter_queue,
+    fingerprint,
+    normalise,
+)
 
 JOB_ID = uuid4()
 BODY = f'{{"job_id": "{JOB_ID}", "attempt": 3, "type": "email.requested"}}'.encode()
@@ -120,7 +127,8 @@ def test_a_dead_letter_of_ours_reads_its_headers():
 def test_dead_letters_that_differ_only_in_address_share_a_fingerprint():
     one = DeadLetter.from_parts("email", body=BODY, headers=ours(), message_id="a")
     other_message = "SMTP refused every recipient: ghost@example.org: 550 5.1.1 no such user"
-    two = DeadLetter.from_parts("email", body=b"{}", headers=ours(**{headers.ERROR_MESSAGE: other_message}), message_id="b")
+    other_headers = ours(**{headers.ERROR_MESSAGE: other_message})
+    two = DeadLetter.from_parts("email", body=b"{}", headers=other_headers, message_id="b")
 
     assert one.fingerprint == two.fingerprint
     listing = DeadLetterListing.of([one, two])

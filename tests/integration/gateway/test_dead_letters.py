@@ -1,0 +1,299 @@
+"""Listing and replaying dead letters against the real broker.
+
+The dead letters are made for real: by the consumer runtime running a handler
+that refuses, by invalid messages, and by the broker's own delivery limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from contracts import headers
+from contracts.events import EmailRequested
+from contracts.topology import Topology
+from gateway.dead_letters import DeadLetterListing, UnknownService, list_dead_letters, replay
+from runtime import JobContext, PermanentError, Service, ServiceSettings, serve
+from runtime.broker import Broker
+from support.topology import TEST_RETRY
+from support.watch import publish_raw, watch_dead_letters, watch_status
+
+
+class Refusing:
+    """An email handler that refuses every recipient for good, until `refusing` is turned off."""
+
+    def __init__(self) -> None:
+        self.refusing = True
+        self.calls: list[EmailRequested] = []
+
+    async def __call__(self, event: EmailRequested, job: JobContext) -> dict[str, Any]:
+        self.calls.append(event)
+        if self.refusing:
+            raise PermanentError(f"SMTP refused every recipient: {event.to[0]}: 550 5.1.1 no such user")
+        return {"sent_to": event.to}
+
+
+def settings_for(amqp_url: str, topology: Topology, tmp_path: Path) -> ServiceSettings:
+    return ServiceSettings(
+        amqp_url=amqp_url,
+        offload_namespace=topology.namespace,
+        inbox_url=f"sqlite+aiosqlite:///{tmp_path}/inbox.db",
+        retry_max_attempts=TEST_RETRY.max_attempts,
+        retry_first_delay=TEST_RETRY.first_delay,
+        retry_multiplier=TEST_RETRY.multiplier,
+        retry_max_delay=TEST_RETRY.max_delay,
+    )
+
+
+@asynccontextmanager
+async def running(handler: Callable[..., Awaitable[Any]], settings: ServiceSettings) -> AsyncIterator[None]:
+    """The email service's runtime, in this process, with `handler` as its business logic."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(Service(name="email", handler=handler, settings=settings), stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def broker(amqp_url: str, topology: Topology, amqp: AbstractRobustConnection) -> AsyncIterator[Broker]:
+    """A broker connection with the topology declared, as the gateway has it."""
+    broker = Broker(amqp_url, topology, name="test-dead-letters")
+    await broker.connect()
+    await broker.declare([queue for service in topology.all_services() for queue in service.all()])
+    yield broker
+    await broker.close()
+
+
+def an_email(to: str, **fields: Any) -> EmailRequested:
+    return EmailRequested(to=[to], subject="Hello", text="Hi", **fields)
+
+
+async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
+    async with connection.channel() as channel:
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth: int, timeout: float = 10) -> None:
+    """Quorum queues settle acks and requeues a moment after the client sends them."""
+    async with asyncio.timeout(timeout):
+        while await queue_depth(connection, name) != depth:
+            await asyncio.sleep(0.05)
+
+
+async def publish_poison(connection: AbstractRobustConnection, topology: Topology) -> None:
+    await publish_raw(
+        connection,
+        topology.events.name,
+        "email.requested",
+        b"not json",
+        message_id="poison",
+        content_type="application/json",
+    )
+
+
+async def test_listing_shows_dead_letters_and_leaves_them_in_place(amqp, amqp_url, topology, broker, tmp_path):
+    dead = await watch_dead_letters(amqp, topology, "email")
+    ada, bob = an_email("ada@example.com", attempt=1), an_email("bob@example.org")
+    async with running(Refusing(), settings_for(amqp_url, topology, tmp_path)):
+        await broker.publish(ada)
+        await broker.publish(bob)
+        await publish_poison(amqp, topology)
+        await dead.wait_for_count(lambda _: True, 3)
+    dead_queue = topology.service("email").dead.name
+    await wait_for_depth(amqp, dead_queue, 3)
+
+    first = await list_dead_letters(broker, "email")
+    second = await list_dead_letters(broker, "email")
+
+    assert second == first  # nothing consumed, nothing reordered
+    await wait_for_depth(amqp, dead_queue, 3)
+    by_id = {letter.message_id: letter for letter in first}
+    refused = by_id[str(ada.message_id)]
+    assert refused.job_id == ada.job_id and refused.service == "email"
+    assert refused.reason == "permanent_error" and refused.error_type == "PermanentError"
+    assert refused.error_message == "SMTP refused every recipient: ada@example.com: 550 5.1.1 no such user"
+    assert refused.attempts == 1 and refused.routing_key == "email.requested"
+    assert refused.last_failed_at is not None and refused.first_failed_at <= refused.last_failed_at
+    assert refused.history == ["attempt 1: PermanentError: " + refused.error_message]
+    assert EmailRequested.model_validate_json(refused.body_preview) == ada
+    assert by_id[str(bob.message_id)].fingerprint == refused.fingerprint  # only the address differs
+    poison = by_id["poison"]
+    assert poison.reason == "invalid_message" and poison.job_id is None and poison.body_preview == "not json"
+    assert poison.fingerprint != refused.fingerprint
+
+    listing = DeadLetterListing.of(first)
+    assert sorted((group.count, group.reason) for group in listing.groups) == [
+        (1, "invalid_message"),
+        (2, "permanent_error"),
+    ]
+    assert len(await list_dead_letters(broker, "email", limit=2)) == 2
+    assert sorted(letter.message_id for letter in await list_dead_letters(broker, None)) == sorted(by_id)
+    assert await list_dead_letters(broker, "gateway") == []
+    with pytest.raises(UnknownService, match="known services: email, file, notify, analytics, gateway"):
+        await list_dead_letters(broker, "fax")
+    await wait_for_depth(amqp, dead_queue, 3)
+
+
+async def test_replay_by_message_id_republishes_only_that_one(amqp, amqp_url, topology, broker, tmp_path):
+    status = await watch_status(amqp, topology)
+    dead = await watch_dead_letters(amqp, topology, "email")
+    dead_queue = topology.service("email").dead.name
+    handler = Refusing()
+    ada, bob = an_email("ada@example.com"), an_email("bob@example.org")
+    async with running(handler, settings_for(amqp_url, topology, tmp_path)):
+        await broker.publish(ada)
+        await broker.publish(bob)
+        await dead.wait_for_count(lambda _: True, 2)
+        await wait_for_depth(amqp, dead_queue, 2)
+        handler.refusing = False
+
+        report = await replay(broker, "email", message_ids=[str(ada.message_id)])
+
+        assert report.replayed == [str(ada.message_id)] and report.failed is None
+        succeeded = await status.wait_for(
+            lambda e: e.job_id == ada.job_id and e.type == "job.succeeded" and e.replay == 1
+        )
+        await wait_for_depth(amqp, dead_queue, 1)
+        again = await replay(broker, "email", message_ids=[str(ada.message_id)])
+
+    assert succeeded.attempt == 1 and succeeded.result == {"sent_to": ["ada@example.com"]}
+    assert [e.type for e in status.seen if e.job_id == ada.job_id and e.replay == 1] == ["job.started", "job.succeeded"]
+    assert [call.attempt for call in handler.calls if call.job_id == ada.job_id] == [1, 1]
+    assert [call.job_id for call in handler.calls].count(bob.job_id) == 1
+    assert again.replayed == [] and again.skipped == 1 and again.failed is None
+    [left] = await list_dead_letters(broker, "email")
+    assert left.message_id == str(bob.message_id)
+
+
+async def test_replay_by_fingerprint_and_of_everything(amqp, amqp_url, topology, broker, tmp_path):
+    status = await watch_status(amqp, topology)
+    dead = await watch_dead_letters(amqp, topology, "email")
+    dead_queue = topology.service("email").dead.name
+    handler = Refusing()
+    ada, bob = an_email("ada@example.com"), an_email("bob@example.org")
+    async with running(handler, settings_for(amqp_url, topology, tmp_path)):
+        await broker.publish(ada)
+        await publish_poison(amqp, topology)
+        await broker.publish(bob)
+        await dead.wait_for_count(lambda _: True, 3)
+        await wait_for_depth(amqp, dead_queue, 3)
+        refused = {letter.fingerprint for letter in await list_dead_letters(broker, "email") if letter.job_id}
+        handler.refusing = False
+
+        [fingerprint] = refused
+        by_fingerprint = await replay(broker, "email", fingerprint=fingerprint)
+        for job_id in (ada.job_id, bob.job_id):
+            await status.wait_for(lambda e, job_id=job_id: e.job_id == job_id and e.type == "job.succeeded")
+        await wait_for_depth(amqp, dead_queue, 1)
+
+        # Replaying everything replays the invalid message too; it is still
+        # invalid, so it comes straight back, counted as replayed once.
+        everything = await replay(broker, "email")
+        await dead.wait_for_count(lambda m: m.message_id == "poison", 2)
+        await wait_for_depth(amqp, dead_queue, 1)
+
+    assert sorted(by_fingerprint.replayed) == sorted([str(ada.message_id), str(bob.message_id)])
+    assert by_fingerprint.skipped <= 1 and by_fingerprint.failed is None
+    assert everything.replayed == ["poison"] and everything.skipped == 0
+    [poison] = await list_dead_letters(broker, "email")
+    assert poison.message_id == "poison" and poison.reason == "invalid_message"
+    assert poison.replays == 1 and poison.attempts == 1 and poison.body_preview == "not json"
+    # A fresh failure record: the history of the first death was not carried over.
+    assert len(poison.history) == 1
+
+
+async def _delete_events_exchange(amqp: AbstractRobustConnection, topology: Topology) -> None:
+    async with amqp.channel() as channel:
+        await channel.exchange_delete(topology.events.name)
+
+
+async def _unbind_work_queue(amqp: AbstractRobustConnection, topology: Topology) -> None:
+    work = topology.service("email").work
+    async with amqp.channel() as channel:
+        queue = await channel.get_queue(work.name)
+        await queue.unbind(topology.events.name, "email.requested")
+
+
+@pytest.mark.parametrize("break_it", [_delete_events_exchange, _unbind_work_queue], ids=["no-exchange", "unroutable"])
+async def test_a_replay_that_cannot_be_published_keeps_the_dead_letter(
+    amqp, amqp_url, topology, broker, break_it, tmp_path
+):
+    dead = await watch_dead_letters(amqp, topology, "email")
+    dead_queue = topology.service("email").dead.name
+    event = an_email("ada@example.com")
+    async with running(Refusing(), settings_for(amqp_url, topology, tmp_path)):
+        await broker.publish(event)
+        await dead.wait_for(lambda m: m.message_id == str(event.message_id))
+    await wait_for_depth(amqp, dead_queue, 1)
+    [before] = await list_dead_letters(broker, "email")
+    await break_it(amqp, topology)
+
+    report = await replay(broker, "email")
+
+    assert report.replayed == []
+    assert report.failed is not None and str(event.message_id) in report.failed
+    await wait_for_depth(amqp, dead_queue, 1)
+    [after] = await list_dead_letters(broker, "email")
+    assert after.model_dump(exclude={"replays"}) == before.model_dump(exclude={"replays"})
+    assert after.replays == 0
+
+
+async def test_a_broker_dead_letter_from_the_delivery_limit(amqp, amqp_url, namespace):
+    limited = Topology(namespace, delivery_limit=1)
+    queues = limited.service("email")
+    broker = Broker(amqp_url, limited, name="test-delivery-limit")
+    await broker.connect()
+    try:
+        await broker.declare(queues.all())
+        dead = await watch_dead_letters(amqp, limited, "email")
+        event = an_email("ada@example.com", attempt=3)
+        await broker.publish(event)
+        # A consumer that gives the message back every time, as a crashing one would.
+        async with amqp.channel() as channel, asyncio.timeout(10):
+            work = await channel.declare_queue(queues.work.name, durable=True, arguments=dict(queues.work.arguments))
+            deliveries = 0
+            async with work.iterator() as messages:
+                async for message in messages:
+                    await message.nack(requeue=True)
+                    deliveries += 1
+                    if deliveries == 2:  # one more than x-delivery-limit: the broker gives up
+                        break
+        await dead.wait_for(lambda m: m.message_id == str(event.message_id))
+        await wait_for_depth(amqp, queues.dead.name, 1)
+
+        [letter] = await list_dead_letters(broker, "email")
+
+        assert letter.reason == "delivery_limit" and letter.error_type is None
+        assert letter.error_message.startswith("dead-lettered by the broker")
+        assert f"delivery limit of queue {queues.work.name}" in letter.error_message
+        assert letter.routing_key == "email.requested" and letter.job_id == event.job_id
+        assert letter.attempts == 1 and letter.last_failed_at is not None
+        await wait_for_depth(amqp, queues.dead.name, 1)
+
+        report = await replay(broker, "email", fingerprint=letter.fingerprint)
+
+        assert report.replayed == [str(event.message_id)]
+        async with amqp.channel() as channel, asyncio.timeout(10):
+            work = await channel.declare_queue(queues.work.name, durable=True, arguments=dict(queues.work.arguments))
+            async with work.iterator() as messages:
+                async for replayed in messages:
+                    await replayed.ack()
+                    break
+        assert json.loads(replayed.body)["attempt"] == 1
+        assert replayed.message_id == str(event.message_id) and replayed.type == "email.requested"
+        assert replayed.headers[headers.REPLAYS] == 1
+        assert not any(name.startswith("x-death") or name.startswith("x-first-death") for name in replayed.headers)
+        await wait_for_depth(amqp, queues.dead.name, 0)
+    finally:
+        await broker.close()
