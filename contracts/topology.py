@@ -42,6 +42,19 @@ SERVICE_TASKS: Mapping[str, TaskType] = {
 
 GATEWAY = "gateway"
 
+# How long one delivery may stay unacked before the broker takes it back (and
+# closes the consumer's channel). It bounds a job's run time, so services with
+# long jobs get more. Honoured per queue by RabbitMQ 3.12 and later; older
+# brokers ignore the argument and apply their global `consumer_timeout`
+# (30 minutes by default), which must then be raised in rabbitmq.conf.
+CONSUMER_TIMEOUT_MS: Mapping[str, int] = {
+    "email": 30 * 60_000,
+    "notify": 30 * 60_000,
+    "file": 6 * 3_600_000,
+    "analytics": 6 * 3_600_000,
+    GATEWAY: 30 * 60_000,
+}
+
 
 @dataclass(frozen=True)
 class Exchange:
@@ -165,6 +178,7 @@ class Topology:
                 # never dropped between the work queue and the dead-letter queue.
                 "x-dead-letter-strategy": "at-least-once",
                 "x-overflow": "reject-publish",
+                "x-consumer-timeout": CONSUMER_TIMEOUT_MS[owner],
             },
             bindings=(binding,),
         )

@@ -68,3 +68,10 @@ def test_retry_policy_backs_off_exponentially_up_to_its_cap():
 def test_unknown_service_is_named_in_the_error():
     with pytest.raises(KeyError, match="unknown service 'fax'"):
         Topology().service("fax")
+
+
+def test_long_job_services_may_hold_a_delivery_longer():
+    topology = Topology()
+    timeout = {name: topology.service(name).work.arguments["x-consumer-timeout"] for name in SERVICE_TASKS}
+    assert timeout["file"] == timeout["analytics"] == 6 * 3600 * 1000
+    assert timeout["email"] == 30 * 60 * 1000
