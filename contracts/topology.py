@@ -25,8 +25,9 @@ from contracts.events import TASK_EVENTS, TaskType
 
 ExchangeType = Literal["topic", "direct"]
 
-# A message that kills its consumer is redelivered; after this many deliveries
-# the broker dead-letters it instead of feeding it to the next consumer.
+# A message that kills its consumer is redelivered; once it was redelivered
+# this many times (and crashed again), the broker dead-letters it instead of
+# feeding it to the next consumer.
 DELIVERY_LIMIT = 5
 
 # Browses of a dead letter before the broker would drop it: never, in practice.

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app
 
 from gateway.routes import dead_letters, health, jobs, tasks
 from gateway.database import gateway_database
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
 from runtime.broker import Broker
+from runtime.metrics import metrics_endpoint
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -49,5 +49,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(dead_letters.router)
     app.include_router(health.router)
-    app.mount("/metrics", make_asgi_app())
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     return app

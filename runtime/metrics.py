@@ -1,6 +1,8 @@
 """Prometheus metrics of the consumer runtime, labelled by service."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
 
 MESSAGES = Counter(
     "offload_messages",
@@ -24,3 +26,8 @@ DUPLICATES = Counter(
     "'possible' (redelivered after an unfinished try, whose effect may have happened).",
     ["service", "kind"],
 )
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    """Every metric of this process, in Prometheus' text format, at exactly /metrics."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

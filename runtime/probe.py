@@ -11,11 +11,12 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import uvicorn
-from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
+
+from runtime.metrics import metrics_endpoint
 
 
 def probe_app(service: str, checks: Callable[[], dict[str, bool]]) -> Starlette:
@@ -34,7 +35,7 @@ def probe_app(service: str, checks: Callable[[], dict[str, bool]]) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/metrics", app=make_asgi_app()),
+            Route("/metrics", metrics_endpoint),
         ]
     )
 

@@ -27,7 +27,9 @@ class ServiceSettings(BaseSettings):
         description="Prefix of every exchange and queue name; lets deployments share a broker.",
     )
     delivery_limit: int = Field(
-        DELIVERY_LIMIT, ge=1, description="Deliveries before a crashing message is dead-lettered."
+        DELIVERY_LIMIT,
+        ge=1,
+        description="Redeliveries of a message whose consumer keeps dying, before it is dead-lettered.",
     )
     amqp_heartbeat: int = Field(15, ge=1, description="Seconds; a dead link is noticed within ~3x this.")
     publish_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a publisher confirm.")

@@ -109,7 +109,7 @@ def test_unknown_services_and_ambiguous_replays_are_refused(gateway):
 
 
 def test_dead_letters_answer_503_without_the_broker(gateway):
-    client = gateway(AMQP_URL="amqp://guest:guest@127.0.0.1:1/")
+    client = gateway(wait_for="degraded", AMQP_URL="amqp://guest:guest@127.0.0.1:1/")
 
     assert client.get("/v1/dead-letters").status_code == 503
     assert client.post("/v1/dead-letters/email/replay", json={}).status_code == 503

@@ -116,7 +116,7 @@ def test_bad_requests_get_a_precise_422(gateway, body, field, message):
 
 
 def test_gateway_accepts_work_while_the_broker_is_unreachable(gateway):
-    client = gateway(AMQP_URL="amqp://guest:guest@127.0.0.1:1/")
+    client = gateway(wait_for="degraded", AMQP_URL="amqp://guest:guest@127.0.0.1:1/")
 
     started = time.monotonic()
     response = client.post("/v1/emails", json=HELLO)

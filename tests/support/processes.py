@@ -40,12 +40,13 @@ class Process:
         self._env = {**os.environ, "LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", **env}
         self._popen: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_timeout: float = 30.0) -> Process:
+    def start(self, ready_timeout: float | None = 30.0) -> Process:
+        """Start it and wait until its health URL says ready (`ready_timeout` None: don't wait)."""
         log = self.log_path.open("wb")
         self._popen = subprocess.Popen(
             [sys.executable, "-m", self.module], cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT
         )
-        if self.health_url is not None:
+        if self.health_url is not None and ready_timeout is not None:
             self.wait_until_ready(ready_timeout)
         return self
 
@@ -70,6 +71,11 @@ class Process:
     def signal(self, sig: signal.Signals) -> None:
         assert self._popen is not None
         self._popen.send_signal(sig)
+
+    def poll(self) -> int | None:
+        """The exit code, or None while it runs."""
+        assert self._popen is not None
+        return self._popen.poll()
 
     def wait(self, timeout: float) -> int:
         assert self._popen is not None

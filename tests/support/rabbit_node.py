@@ -89,6 +89,25 @@ class RabbitNode:
         self._ctl("start_app")
         self._wait_for_amqp()
 
+    def wait_for_quorum_queues_on_disk(self, timeout: float = 10.0) -> None:
+        """Wait until every quorum queue's Raft server is registered on disk.
+
+        RabbitMQ 3.10 writes a new quorum queue's server name to the Ra
+        directory (`names.dets`) up to a second after the declare returns. A
+        node killed before then recovers the queue's definition but cannot
+        restart its server: every operation on it hangs ("leader not known")
+        and times out. Call this between declaring quorum queues and `kill()`.
+        """
+        assert self._dir is not None
+        ra_dir = self._dir / "mnesia" / self.name / "quorum" / self.name
+
+        def saved() -> bool:
+            names = ra_dir / "names.dets"
+            registered = names.read_bytes() if names.exists() else b""
+            return all(server.name.encode() in registered for server in ra_dir.iterdir() if server.is_dir())
+
+        _wait_until(saved, timeout=timeout, what=f"{self.name} to save its quorum queues")
+
     def kill(self) -> None:
         """SIGKILL the node's beam process, as a crash would, and wait until it is gone."""
         pid = self._pid()

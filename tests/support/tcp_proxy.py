@@ -72,24 +72,31 @@ class TcpProxy:
         self._links.add(link)
         self._writers.add(client_writer)
         try:
-            # A black hole answers nobody: a client connecting meanwhile gets no handshake.
-            await self._flowing.wait()
-            try:
-                upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
-            except OSError:
-                _abort(client_writer)
-                return
-            self._writers.add(upstream_writer)
-            try:
-                await asyncio.gather(
-                    self._pump(client_reader, upstream_writer),
-                    self._pump(upstream_reader, client_writer),
-                )
-            finally:
-                self._writers.discard(upstream_writer)
+            await self._forward(client_reader, client_writer)
+        except asyncio.CancelledError:
+            # Only close() cancels a link, and Python 3.11's start_server logs a
+            # cancelled handler as an error: end quietly instead.
+            pass
         finally:
             self._writers.discard(client_writer)
             self._links.discard(link)
+
+    async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        # A black hole answers nobody: a client connecting meanwhile gets no handshake.
+        await self._flowing.wait()
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        except OSError:
+            _abort(client_writer)
+            return
+        self._writers.add(upstream_writer)
+        try:
+            await asyncio.gather(
+                self._pump(client_reader, upstream_writer),
+                self._pump(upstream_reader, client_writer),
+            )
+        finally:
+            self._writers.discard(upstream_writer)
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Copy one direction until either side goes away, then close the other."""

@@ -1,0 +1,123 @@
+"""A consumer process dies: nothing is lost, nothing is done twice, poison stops looping.
+
+The ledger service writes one line per effect, so a test counts exactly:
+accepted (confirmed by the broker), done (lines in the ledger), dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contracts.events import EmailRequested
+from contracts.topology import Topology
+from runtime.broker import Broker
+from support.processes import Process
+from support.watch import status_of, watch_dead_letters, watch_status
+
+pytestmark = pytest.mark.slow
+
+
+def an_email(subject: str = "slow") -> EmailRequested:
+    return EmailRequested(to=["ada@example.com"], subject=subject, text="ledger entry")
+
+
+async def publish_all(amqp_url: str, topology: Topology, events: list[EmailRequested]) -> None:
+    broker = Broker(amqp_url, topology, name="fault-publisher")
+    await broker.connect()
+    try:
+        await broker.declare(topology.service("email").all())
+        await asyncio.gather(*(broker.publish(event) for event in events))
+    finally:
+        await broker.close()
+
+
+def ledger_counts(path: Path) -> Counter[str]:
+    return Counter(path.read_text().split()) if path.exists() else Counter()
+
+
+def metric(process: Process, name: str, **labels: str) -> float:
+    assert process.health_url is not None
+    text = httpx.get(process.health_url.replace("/readyz", "/metrics")).text
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{") and all(part in line for part in wanted.split(",")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.parametrize("prefetch", [1, 10])
+async def test_kill_9_mid_task_loses_nothing_and_repeats_nothing(
+    prefetch, ledger_service, amqp, amqp_url, topology, tmp_path
+):
+    status = await watch_status(amqp, topology)
+    first = ledger_service(PREFETCH=str(prefetch), SLOW_SECONDS="30")
+    accepted = [an_email() for _ in range(25)]
+    await publish_all(amqp_url, topology, accepted)
+
+    # Kill it while `prefetch` jobs are in its hands, half done.
+    await status.wait_for_count(lambda e: e.type == "job.started", prefetch)
+    first.signal(signal.SIGKILL)
+    assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
+
+    second = ledger_service(PREFETCH=str(prefetch), SLOW_SECONDS="0.01")
+    for event in accepted:
+        await status.wait_for(status_of(event.job_id, "job.succeeded"), timeout=30)
+
+    done = ledger_counts(tmp_path / "ledger")
+    expected = {str(event.job_id) for event in accepted}
+    lost = expected - done.keys()
+    duplicated = {job for job, count in done.items() if count > 1}
+    unexpected = done.keys() - expected
+    assert (lost, duplicated, unexpected) == (set(), set(), set())
+    # The jobs the dead process held came back marked as redeliveries, and were counted.
+    assert metric(second, "offload_duplicates_total", service="email", kind="possible") == prefetch
+
+
+async def test_a_message_that_kills_its_consumer_is_dead_lettered_after_the_delivery_limit(
+    processes, ledger_service, amqp, amqp_url, topology, tmp_path
+):
+    limited = Topology(namespace=topology.namespace, delivery_limit=2)
+    dead = await watch_dead_letters(amqp, limited, "email")
+    status = await watch_status(amqp, limited)
+    settings = {"DELIVERY_LIMIT": "2", "PREFETCH": "1"}
+    current = [ledger_service(**settings)]
+    restarts = 0
+
+    # A supervisor, as compose or systemd would be: restart the service when it dies.
+    stop = threading.Event()
+
+    def supervise() -> None:
+        nonlocal restarts
+        while not stop.wait(0.1):
+            if current[-1].poll() is not None:
+                restarts += 1
+                current.append(ledger_service(wait=False, **settings))
+
+    supervisor = threading.Thread(target=supervise, daemon=True)
+    supervisor.start()
+    try:
+        poison = an_email("crash")
+        await publish_all(amqp_url, limited, [poison])
+        letter = await dead.wait_for(lambda m: m.message_id == str(poison.message_id), timeout=60)
+        # Other work flows again once the poison is out of the way.
+        healthy = [an_email() for _ in range(5)]
+        await publish_all(amqp_url, limited, healthy)
+        for event in healthy:
+            await status.wait_for(status_of(event.job_id, "job.succeeded"), timeout=30)
+    finally:
+        stop.set()
+        supervisor.join()
+
+    [death] = letter.headers["x-death"]
+    assert death["reason"] == "delivery_limit"
+    # The first delivery and `delivery_limit` redeliveries, each a crash; then the
+    # broker stopped handing it out.
+    assert restarts == 3
+    assert ledger_counts(tmp_path / "ledger") == Counter(str(event.job_id) for event in healthy)

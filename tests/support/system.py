@@ -1,0 +1,130 @@
+"""The system as separate processes: gateway, email_service, and a loopback SMTP server.
+
+Fixtures for the end-to-end and fault tests, which import them into their
+conftest. Every process is configured by environment, as in a deployment,
+and stopped with SIGTERM after the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from support.topology import TEST_RETRY
+from contracts.topology import Topology
+from support.processes import ROOT, Process, free_port
+from support.smtp import RecordingHandler
+
+
+def broker_env(amqp_url: str, topology: Topology) -> dict[str, str]:
+    return {
+        "AMQP_URL": amqp_url,
+        "OFFLOAD_NAMESPACE": topology.namespace,
+        "RETRY_MAX_ATTEMPTS": str(TEST_RETRY.max_attempts),
+        "RETRY_FIRST_DELAY": str(TEST_RETRY.first_delay),
+        "RETRY_MULTIPLIER": str(TEST_RETRY.multiplier),
+        "RETRY_MAX_DELAY": str(TEST_RETRY.max_delay),
+    }
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    """Start `python -m <module>` children; all are stopped (SIGTERM) after the test."""
+    started: list[Process] = []
+
+    def start(
+        module: str, env: dict[str, str], health_url: str | None = None, wait: bool = True, **options: Any
+    ) -> Process:
+        process = Process(module, env, tmp_path, health_url, **options).start(30.0 if wait else None)
+        started.append(process)
+        return process
+
+    yield start
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture
+def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., httpx.Client]:
+    """Start a gateway; returns an HTTP client for it."""
+
+    def start(wait_for: str = "ready", **env: str) -> httpx.Client:
+        """`wait_for`: the /readyz status to wait for ("degraded" when no broker is reachable)."""
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        settings = {
+            **broker_env(amqp_url, topology),
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/jobs-{port}.db",
+            **env,
+        }
+        # Fully ready means attached to the broker, so its status queue exists.
+        processes("gateway", settings, health_url=base + "/readyz", ready=lambda r: r.json()["status"] == wait_for)
+        return httpx.Client(base_url=base, timeout=10)
+
+    return start
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., tuple[RecordingHandler, int]]]:
+    controllers: list[Controller] = []
+
+    def start(handler: RecordingHandler | None = None) -> tuple[RecordingHandler, int]:
+        handler = handler or RecordingHandler()
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return handler, port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def email_service(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., Process]:
+    def start(smtp_port: int, **env: str) -> Process:
+        health = free_port()
+        settings = {
+            **broker_env(amqp_url, topology),
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_TIMEOUT": "10",
+            "HEALTH_PORT": str(health),
+            "HEALTH_HOST": "127.0.0.1",
+            # One inbox for all copies of the service in a test, as on one host.
+            "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/email-inbox.db",
+            **env,
+        }
+        return processes("email_service", settings, health_url=f"http://127.0.0.1:{health}/readyz")
+
+    return start
+
+
+@pytest.fixture
+def ledger_service(processes, amqp_url, topology, tmp_path) -> Callable[..., Process]:
+    """Start `support.ledger_service`; its effects go to `tmp_path / "ledger"`."""
+
+    def start(wait: bool = True, **env: str) -> Process:
+        health = free_port()
+        settings = {
+            **broker_env(amqp_url, topology),
+            "PYTHONPATH": str(ROOT / "tests"),
+            "LEDGER_PATH": str(tmp_path / "ledger"),
+            "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/ledger-inbox.db",
+            "HEALTH_PORT": str(health),
+            "HEALTH_HOST": "127.0.0.1",
+            **env,
+        }
+        return processes(
+            "support.ledger_service", settings, health_url=f"http://127.0.0.1:{health}/readyz", wait=wait
+        )
+
+    return start
