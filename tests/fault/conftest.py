@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from support.rabbit_node import RabbitNode, rabbitmq_installed
+from support.system import email_service, gateway, ledger_service, processes, smtp_server  # noqa: F401 - fixtures
 
 
 @pytest.fixture
