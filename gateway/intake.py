@@ -1,20 +1,26 @@
-"""Accepting a job: its record, its outgoing event and its idempotency key, in one transaction."""
+"""Accepting jobs: each one's record, outgoing event and idempotency key, in one transaction.
+
+Requests that arrive together are written together (group commit, see
+`runtime.batch`): one transaction for the whole batch, each request still
+getting its own answer.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.events import TASK_EVENTS, TaskType
+from contracts.events import TASK_EVENTS, Envelope, TaskType
 from gateway import idempotency
-from runtime.database import Database
 from gateway.outbox import Outbox
-from gateway.store import JobStore
+from gateway.store import jobs, queued_row
+from runtime.batch import Batcher, Outcome
+from runtime.database import Database
 
 log = structlog.get_logger("offload.gateway")
 
@@ -33,39 +39,82 @@ class Receipt:
     """True when this is the stored answer to an earlier request with the same key."""
 
 
-def receipt_body(job_id: UUID) -> dict[str, Any]:
-    return {"job_id": str(job_id), "status_url": f"/v1/jobs/{job_id}"}
+@dataclass(frozen=True)
+class _Request:
+    task_type: TaskType
+    event: Envelope
+    key: str | None
+    request_hash: str | None
 
 
-async def accept(
-    db: Database,
-    store: JobStore,
-    task_type: TaskType,
-    payload: BaseModel,
-    *,
-    idempotency_key: str | None = None,
-    key_ttl: float = 86_400,
-) -> Receipt:
-    """Record the job and its event; the relay publishes it. Raises NotAccepted, KeyReused."""
-    event = TASK_EVENTS[task_type].model_validate(payload.__dict__)
-    body = receipt_body(event.job_id)
-    try:
-        async with db.writes() as conn:
-            if idempotency_key is not None:
-                request = idempotency.request_hash(task_type.value.encode(), payload.model_dump_json().encode())
-                stored = await idempotency.claim(
-                    db, conn, idempotency_key, request=request, status_code=ACCEPTED, response=body, ttl=key_ttl
-                )
-                if stored is not None:
-                    return Receipt(stored.status_code, stored.response, replayed=True)
-            await store.create(event.job_id, task_type, created_at=event.created_at, conn=conn)
-            await Outbox.add(
-                conn,
-                message_id=str(event.message_id),
-                routing_key=event.type,
-                body=event.__pydantic_serializer__.to_json(event),
-            )
-    except (SQLAlchemyError, OSError) as error:
-        log.error("job store unavailable", error=str(error))
-        raise NotAccepted("the job store is unavailable") from error
-    return Receipt(ACCEPTED, body)
+class Intake:
+    def __init__(self, db: Database, *, key_ttl: float = 86_400) -> None:
+        self._db = db
+        self._key_ttl = key_ttl
+        self._batches: Batcher[_Request, Receipt] = Batcher(self._record)
+
+    async def accept(self, task_type: TaskType, payload: BaseModel, idempotency_key: str | None = None) -> Receipt:
+        """Record the job and its event (the relay publishes it). Raises NotAccepted, KeyReused."""
+        event = TASK_EVENTS[task_type].model_validate(payload.__dict__)
+        request_hash = None
+        if idempotency_key is not None:
+            request_hash = idempotency.request_hash(task_type.value.encode(), payload.model_dump_json().encode())
+        return await self._batches.submit(_Request(task_type, event, idempotency_key, request_hash))
+
+    async def close(self) -> None:
+        await self._batches.close()
+
+    async def _record(self, requests: Sequence[_Request]) -> list[Outcome[Receipt]]:
+        try:
+            async with self._db.writes() as conn:
+                outcomes: list[Outcome[Receipt]] = []
+                admitted: list[_Request] = []
+                for request in requests:
+                    body = receipt_body(request.event)
+                    if request.key is not None:
+                        try:
+                            stored = await idempotency.claim(
+                                self._db,
+                                conn,
+                                request.key,
+                                request=request.request_hash or "",
+                                status_code=ACCEPTED,
+                                response=body,
+                                ttl=self._key_ttl,
+                            )
+                        except idempotency.KeyReused as error:
+                            outcomes.append(error)
+                            continue
+                        if stored is not None:
+                            outcomes.append(Receipt(stored.status_code, stored.response, replayed=True))
+                            continue
+                    admitted.append(request)
+                    outcomes.append(Receipt(ACCEPTED, body))
+                if admitted:
+                    await self._insert(conn, admitted)
+        except (SQLAlchemyError, OSError) as error:
+            log.error("job store unavailable", error=str(error))
+            raise NotAccepted("the job store is unavailable") from error
+        return outcomes
+
+    async def _insert(self, conn: Any, requests: Sequence[_Request]) -> None:
+        now = requests[0].event.created_at
+        await conn.execute(
+            jobs.insert(),
+            [queued_row(r.event.job_id, r.task_type, created_at=r.event.created_at, now=now) for r in requests],
+        )
+        await Outbox.add_many(
+            conn,
+            [
+                {
+                    "message_id": str(r.event.message_id),
+                    "routing_key": r.event.type,  # type: ignore[attr-defined]
+                    "body": r.event.__pydantic_serializer__.to_json(r.event),
+                }
+                for r in requests
+            ],
+        )
+
+
+def receipt_body(event: Envelope) -> dict[str, Any]:
+    return {"job_id": str(event.job_id), "status_url": f"/v1/jobs/{event.job_id}"}

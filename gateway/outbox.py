@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, Integer, LargeBinary, String, Table, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,11 +45,10 @@ class Outbox:
         self._db = database
 
     @staticmethod
-    async def add(conn: AsyncConnection, *, message_id: str, routing_key: str, body: bytes) -> None:
-        """Queue an event inside the caller's transaction."""
-        await conn.execute(
-            outbox.insert().values(message_id=message_id, routing_key=routing_key, body=body, created_at=utc_now())
-        )
+    async def add_many(conn: AsyncConnection, events: list[dict[str, Any]]) -> None:
+        """Queue events ({message_id, routing_key, body}) inside the caller's transaction."""
+        now = utc_now()
+        await conn.execute(outbox.insert(), [{**event, "created_at": now} for event in events])
 
     async def claim(self, limit: int, lease: float) -> list[Pending]:
         """Take up to `limit` unclaimed rows, oldest first, for `lease` seconds."""

@@ -10,11 +10,14 @@ import structlog
 
 from gateway import idempotency
 from runtime.database import Database
+from contracts.events import StatusEvent
+from gateway.intake import Intake
 from gateway.outbox import Outbox
 from gateway.relay import Relay
 from gateway.settings import GatewaySettings
 from gateway.status import status_consumer
 from gateway.store import JobStore
+from runtime.batch import Batcher
 from runtime.broker import Broker
 from runtime.consumer import Consumer
 
@@ -29,15 +32,21 @@ class Gateway:
     db: Database
     broker: Broker
     store: JobStore = field(init=False)
+    intake: Intake = field(init=False)
     outbox: Outbox = field(init=False)
     relay: Relay = field(init=False)
+    folds: Batcher[StatusEvent, None] = field(init=False)
     status: Consumer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.store = JobStore(self.db)
+        self.intake = Intake(self.db, key_ttl=self.settings.idempotency_key_ttl)
         self.outbox = Outbox(self.db)
+        # Status events arrive three per job; folding them in batches keeps
+        # the store's single writer from becoming the bottleneck.
+        self.folds = Batcher(self.store.apply_many)
         self.relay = Relay(self.outbox, self.broker, batch=self.settings.relay_batch)
 
     def start(self) -> None:
@@ -52,6 +61,8 @@ class Gateway:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.status is not None:
             await self.status.stop(self.settings.shutdown_grace)
+        await self.folds.close()
+        await self.intake.close()
         await self.broker.close()
         await self.db.close()
 
@@ -62,7 +73,7 @@ class Gateway:
         topology = self.settings.topology
         queues = [queue for service in topology.all_services() for queue in service.all()]
         await self.broker.declare([*queues, *topology.gateway(self.settings.retry_policy).all()])
-        self.status = status_consumer(self.broker, self.store, self.settings)
+        self.status = status_consumer(self.broker, self.folds, self.settings)
         await self.status.start()
         self.relay.wake()
         log.info("gateway attached to broker")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from contracts.events import JobStatusEvent, StatusEvent
 from gateway.settings import GatewaySettings
-from gateway.store import JobStore
+from runtime.batch import Batcher
 from runtime.broker import Broker
 from runtime.consumer import Consumer
 from runtime.job import JobContext
 
 
-def status_consumer(broker: Broker, store: JobStore, settings: GatewaySettings) -> Consumer[StatusEvent]:
+def status_consumer(broker: Broker, folds: Batcher[StatusEvent, None], settings: GatewaySettings) -> Consumer[StatusEvent]:
+    """A consumer of every job status event; `folds` writes them to the store in batches."""
+
     async def record(event: StatusEvent, _: JobContext) -> None:
-        await store.apply(event)
+        await folds.submit(event)
 
     return Consumer(
         broker,

@@ -8,14 +8,14 @@ in one short transaction on SQLite or PostgreSQL, picked by the URL alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Column, Index, Integer, String, Table, Uuid, func, select, update
+from sqlalchemy import Column, Index, Integer, String, Table, Uuid, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
@@ -185,6 +185,19 @@ def fold(row: Mapping[str, Any], event: StatusEvent, *, now: datetime) -> dict[s
     return changes
 
 
+# Every column a fold may change, written back for a batch of jobs at once.
+_FOLDED = [column.name for column in jobs.c if column.name not in ("job_id", "task_type", "created_at")]
+_UPDATE_FOLDED = (
+    update(jobs)
+    .where(jobs.c.job_id == bindparam("b_job_id"))
+    .values({name: bindparam(f"b_{name}") for name in _FOLDED})
+)
+
+
+def _folded_params(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"b_job_id": row["job_id"], **{f"b_{name}": row[name] for name in _FOLDED}}
+
+
 class JobStore:
     """Jobs: recorded when accepted, then kept current by status events."""
 
@@ -238,6 +251,36 @@ class JobStore:
                 await conn.execute(
                     update(jobs).where(jobs.c.job_id == event.job_id).values(changes)
                 )
+
+    async def apply_many(self, events: Sequence[StatusEvent]) -> list[None]:
+        """Fold a batch of status events in one transaction, in their order."""
+        now = utc_now()
+        async with self._db.writes() as conn:
+            ids = {event.job_id for event in events}
+            query = select(jobs).where(jobs.c.job_id.in_(ids)).with_for_update()
+            rows = {row["job_id"]: dict(row) for row in (await conn.execute(query)).mappings()}
+            new: set[UUID] = set()
+            changed: set[UUID] = set()
+            for event in events:
+                if event.job_id not in rows:
+                    rows[event.job_id] = queued_row(event.job_id, event.task_type, created_at=event.created_at, now=now)
+                    new.add(event.job_id)
+                changes = fold(rows[event.job_id], event, now=now)
+                if changes:
+                    rows[event.job_id].update(changes)
+                    changed.add(event.job_id)
+            inserted: set[UUID] = set()
+            if new:
+                insert = self._db.insert_if_absent(jobs).returning(jobs.c.job_id)
+                result = await conn.execute(insert, [rows[job_id] for job_id in new])
+                inserted = set(result.scalars())
+            if existing := [rows[job_id] for job_id in changed - new]:
+                await conn.execute(_UPDATE_FOLDED, [_folded_params(row) for row in existing])
+        # Another gateway created some of the new jobs first: fold into theirs.
+        for event in events:
+            if event.job_id in new - inserted:
+                await self.apply(event)
+        return [None] * len(events)
 
     async def get(self, job_id: UUID) -> Job | None:
         async with self._db.reads() as conn:

@@ -27,6 +27,8 @@ from contracts.topology import Exchange, Queue, Topology
 
 log = structlog.get_logger("offload.broker")
 
+RECONNECT_INTERVAL = 1.0
+
 
 class PublishError(Exception):
     """The broker did not confirm a publish in time (down, blocked, or it refused it)."""
@@ -55,6 +57,9 @@ class Broker:
         self._connection = await aio_pika.connect_robust(
             self._url,
             heartbeat=self._heartbeat,
+            # aio-pika waits 5 s between attempts by default; a broker back
+            # from a restart should have its consumers back within a second.
+            reconnect_interval=RECONNECT_INTERVAL,
             client_properties={"connection_name": self._name},
         )
         # Unroutable publishes raise instead of vanishing: a task event that

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -99,6 +99,7 @@ class Consumer(Generic[E]):
         self._in_flight: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._subscribed = False
+        self._busy: dict[UUID, asyncio.Event] = {}
 
     @property
     def is_attached(self) -> bool:
@@ -205,30 +206,44 @@ class Consumer(Generic[E]):
         except InvalidMessage as error:
             await self._dead_letter(message, None, error, DeadLetterReason.invalid_message)
             return
-
-        if self._inbox is not None:
-            earlier = await self._inbox.result_of(event.message_id)
-            if earlier is not None:
-                DUPLICATES.labels(self._service, "skipped").inc()
-                log.info("duplicate skipped: finished before", **_job_fields(event, self._service))
-                await self._report(JobSucceeded, message, event, result=earlier)
+        # Two copies of one message (a redelivery and a publisher's retry) take
+        # turns, so the second finds the first one's result in the inbox.
+        async with self._one_at_a_time(event.message_id):
+            if await self._finished_before(message, event):
                 return
-            if message.redelivered:
-                # An earlier delivery was not acked: it may have done the work.
-                DUPLICATES.labels(self._service, "possible").inc()
-                log.warning("redelivered after an unfinished try", **_job_fields(event, self._service))
+            await self._run(message, event)
 
-        job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event))
-        await self._report(JobStarted, message, event)
+    async def _finished_before(self, message: AbstractIncomingMessage, event: E) -> bool:
+        if self._inbox is None:
+            return False
+        earlier = await self._inbox.result_of(str(event.message_id))
+        if earlier is not None:
+            DUPLICATES.labels(self._service, "skipped").inc()
+            log.info("duplicate skipped: finished before", **_job_fields(event, self._service))
+            await self._report(JobSucceeded, message, event, result=earlier)
+            return True
+        if message.redelivered:
+            # An earlier delivery was not acked: it may have done the work.
+            DUPLICATES.labels(self._service, "possible").inc()
+            log.warning("redelivered after an unfinished try", **_job_fields(event, self._service))
+        return False
+
+    async def _run(self, message: AbstractIncomingMessage, event: E) -> None:
+        # The handler need not wait for `job.started` to be confirmed; the
+        # outcome is published (and the message acked) only after it is.
+        started_report = asyncio.create_task(self._report(JobStarted, message, event))
+        job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event, after=started_report))
         started = time.perf_counter()
         attempt = self._attempt(message, event)
         try:
             result = await self._handler(event, job)
         except PermanentError as error:
+            await started_report
             await self._dead_letter(message, event, error, DeadLetterReason.permanent_error, attempt)
         # Not "log and ack": every other failure is routed to a retry (or, on the
         # last attempt, to the dead-letter queue), confirmed before the ack.
         except Exception as error:
+            await started_report
             if attempt >= self._retry.max_attempts:
                 await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted, attempt)
             else:
@@ -236,7 +251,8 @@ class Consumer(Generic[E]):
         else:
             outcome = _as_dict(result)
             if self._inbox is not None:
-                await self._inbox.record(event.message_id, outcome)
+                await self._inbox.record(str(event.message_id), outcome)
+            await started_report
             await self._report(JobSucceeded, message, event, result=outcome)
             MESSAGES.labels(self._service, "succeeded").inc()
             # One line per job for a service; a status consumer would log three.
@@ -244,6 +260,19 @@ class Consumer(Generic[E]):
             log.log(level, "job succeeded", **_job_fields(event, self._service), duration_ms=_ms_since(started))
         finally:
             HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
+            if not started_report.done():  # the handler was cancelled (shutdown)
+                started_report.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, message_id: UUID) -> AsyncIterator[None]:
+        while (busy := self._busy.get(message_id)) is not None:
+            await busy.wait()
+        self._busy[message_id] = done = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._busy[message_id]
+            done.set()
 
     def _attempt(self, message: AbstractIncomingMessage, event: E) -> int:
         """Which try this is. A task event counts its tries in its own `attempt`;
@@ -335,12 +364,13 @@ class Consumer(Generic[E]):
         return delay
 
     def _progress_reporter(
-        self, message: AbstractIncomingMessage, event: E
+        self, message: AbstractIncomingMessage, event: E, after: asyncio.Task[None]
     ) -> Callable[[Progress], Awaitable[None]] | None:
         if self._task_type is None:
             return None
 
         async def report(progress: Progress) -> None:
+            await asyncio.shield(after)  # progress never overtakes `job.started`
             await self._report(JobProgressed, message, event, progress=progress)
 
         return report

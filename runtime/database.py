@@ -59,7 +59,7 @@ JSONOrNull = JSON(none_as_null=True)
 _SQLITE_BEGIN_IMMEDIATE = "offload_sqlite_begin_immediate"
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     @listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Let SQLAlchemy emit BEGIN (below) instead of the sqlite3 module,
@@ -67,10 +67,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL lets readers and the writer proceed together; FULL syncs every
-        # commit to disk, because a 202 promises the job survives a power loss;
-        # busy_timeout makes a second writer wait for the lock instead of failing.
+        # commit to disk (it survives a power loss), NORMAL only survives a crash
+        # of the process; busy_timeout makes a second writer wait for the lock.
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 
@@ -101,11 +101,16 @@ def _sqlite_file(url: URL) -> Path | None:
 
 
 class Database:
-    """The tables of `metadata`, in the database at `url`."""
+    """The tables of `metadata`, in the database at `url`.
 
-    def __init__(self, url: str, metadata: MetaData) -> None:
+    `power_safe`: on SQLite, sync every commit to disk, so that a commit
+    survives a power loss and not only a crash of the process.
+    """
+
+    def __init__(self, url: str, metadata: MetaData, *, power_safe: bool = True) -> None:
         self._url = make_url(url)
         self._metadata = metadata
+        self._synchronous = "FULL" if power_safe else "NORMAL"
         backend = self._url.get_backend_name()
         if backend not in _INSERT_IF_ABSENT:
             raise ValueError(f"the database must be sqlite or postgresql, not {backend}")
@@ -121,7 +126,7 @@ class Database:
             path = _sqlite_file(self._url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, self._synchronous)
         self._engine = engine
         # Shares the engine's pool; only changes how a SQLite transaction begins.
         self._write_engine = engine.execution_options(**{_SQLITE_BEGIN_IMMEDIATE: True})

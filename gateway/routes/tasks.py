@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.events import Analysis, Email, FileProcessing, Notification, TaskType
 from gateway.idempotency import KeyReused
-from gateway.intake import NotAccepted, accept
+from gateway.intake import NotAccepted
 from gateway.routes.deps import GatewayDep
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
@@ -87,14 +87,7 @@ IdempotencyKey = Annotated[
 
 async def _accept(gateway: GatewayDep, task_type: TaskType, body: BaseModel, key: str | None) -> JSONResponse:
     try:
-        receipt = await accept(
-            gateway.db,
-            gateway.store,
-            task_type,
-            body,
-            idempotency_key=key,
-            key_ttl=gateway.settings.idempotency_key_ttl,
-        )
+        receipt = await gateway.intake.accept(task_type, body, idempotency_key=key)
     except KeyReused as error:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,

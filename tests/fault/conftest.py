@@ -1,7 +1,7 @@
 """Fault tests get a RabbitMQ node of their own, which they may stop, kill and restart.
 
 The shared broker on 5672 is never touched: each test that asks for
-`fault_broker` gets a fresh node (about six seconds to boot here), deleted
+`fault_broker` gets a fresh node (four to seven seconds to boot here), deleted
 with its data when the test ends, whatever state the test left it in.
 """
 

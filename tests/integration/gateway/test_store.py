@@ -435,3 +435,25 @@ async def test_sqlite_file_uses_write_ahead_logging(tmp_path: Any) -> None:
 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_a_batch_folds_to_the_same_state_as_one_event_at_a_time(store: JobStore) -> None:
+    known, unknown = uuid4(), uuid4()
+    await store.create(known, TaskType.email, created_at=T0)
+    events = [
+        JobSucceeded(**about(known, attempt=2, seconds=7), result={"n": 2}),
+        JobStarted(**about(unknown, seconds=1)),
+        JobStarted(**about(known, attempt=1, seconds=1)),
+        JobRetryScheduled(
+            **about(known, attempt=1, seconds=2), error={"type": "OSError", "message": "x"}, retry_in_seconds=1
+        ),
+        JobProgressed(**about(unknown, seconds=2), progress={"done": 1, "total": 2}),
+        JobStarted(**about(known, attempt=2, seconds=6)),
+    ]
+
+    await store.apply_many(events)
+
+    job = await must_get(store, known)
+    assert (job.status, job.attempts, job.result, job.error) == (JobStatus.succeeded, 2, {"n": 2}, None)
+    other = await must_get(store, unknown)
+    assert other.status == JobStatus.running and other.progress is not None and other.progress.done == 1

@@ -1,0 +1,201 @@
+"""The broker goes away (stopped, killed, cut off, stalled): accepted work still gets done, once.
+
+Each test runs the gateway and a service against a throwaway RabbitMQ node
+and counts with a ledger: every job the gateway accepted (202) must end as
+exactly one effect in the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.processes import Process
+from support.rabbit_node import RabbitNode
+from support.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.slow
+
+HELLO = {"to": ["ada@example.com"], "subject": "ledger", "text": "one effect, please"}
+
+
+@dataclass
+class Load:
+    """What a client saw while driving the gateway."""
+
+    accepted: list[str] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    slowest: float = 0.0
+
+
+async def drive(base_url: str, rate: float, seconds: float) -> Load:
+    """POST jobs at `rate` per second for `seconds`, each with a 5 s deadline."""
+    load = Load()
+
+    async def post(client: httpx.AsyncClient) -> None:
+        started = time.monotonic()
+        try:
+            response = await client.post("/v1/emails", json=HELLO)
+        except httpx.HTTPError as error:
+            load.failures[type(error).__name__] += 1
+            return
+        finally:
+            load.slowest = max(load.slowest, time.monotonic() - started)
+        if response.status_code == 202:
+            load.accepted.append(response.json()["job_id"])
+        else:
+            load.failures[str(response.status_code)] += 1
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        requests = []
+        begin = time.monotonic()
+        for n in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, begin + n / rate - time.monotonic()))
+            requests.append(asyncio.create_task(post(client)))
+        await asyncio.gather(*requests)
+    return load
+
+
+def ledger(path: Path) -> Counter[str]:
+    return Counter(path.read_text().split()) if path.exists() else Counter()
+
+
+async def wait_for_ledger(path: Path, expected: set[str], timeout: float) -> Counter[str]:
+    deadline = time.monotonic() + timeout
+    while not expected <= (done := ledger(path)).keys():
+        assert time.monotonic() < deadline, f"{len(expected - done.keys())} accepted jobs never done"
+        await asyncio.sleep(0.2)
+    return done
+
+
+def assert_each_done_once(done: Counter[str], accepted: list[str]) -> None:
+    expected = set(accepted)
+    lost = expected - done.keys()
+    duplicated = {job for job, count in done.items() if count > 1}
+    unexpected = done.keys() - expected
+    assert (len(lost), len(duplicated), len(unexpected)) == (0, 0, 0), (lost, duplicated, unexpected)
+
+
+async def seconds_until_ready(process: Process, timeout: float) -> float:
+    assert process.health_url is not None
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=1) as client:
+        while time.monotonic() - started < timeout:
+            try:
+                if (await client.get(process.health_url)).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"not ready within {timeout}s")
+
+
+async def test_broker_stopped_for_10s_under_200_requests_per_second(
+    fault_broker: RabbitNode, gateway, ledger_service, tmp_path
+):
+    client = gateway(AMQP_URL=fault_broker.amqp_url)
+    service = ledger_service(AMQP_URL=fault_broker.amqp_url, AMQP_HEARTBEAT="2")
+
+    async def outage() -> float:
+        await asyncio.sleep(3)
+        await asyncio.to_thread(fault_broker.stop_app)
+        await asyncio.sleep(10)
+        await asyncio.to_thread(fault_broker.start_app)
+        return await seconds_until_ready(service, timeout=30)
+
+    load, restored_after = await asyncio.gather(drive(str(client.base_url), 200, 16), outage())
+
+    # No request failed or hung: the gateway kept accepting into its outbox.
+    assert load.failures == Counter()
+    assert load.slowest < 5
+    assert len(load.accepted) == 200 * 16
+    assert restored_after <= 15, f"the service's consumer came back after {restored_after:.1f}s"
+    done = await wait_for_ledger(tmp_path / "ledger", set(load.accepted), timeout=90)
+    assert_each_done_once(done, load.accepted)
+
+
+async def test_broker_killed_and_restarted_loses_no_accepted_job(
+    fault_broker: RabbitNode, gateway, ledger_service, tmp_path
+):
+    client = gateway(AMQP_URL=fault_broker.amqp_url)
+    ledger_service(AMQP_URL=fault_broker.amqp_url, AMQP_HEARTBEAT="2", SLOW_SECONDS="0.02")
+
+    async def crash() -> None:
+        await asyncio.sleep(2)
+        await asyncio.to_thread(fault_broker.kill)
+        await asyncio.sleep(2)
+        await asyncio.to_thread(fault_broker.restart)
+
+    load, _ = await asyncio.gather(drive(str(client.base_url), 100, 8), crash())
+
+    assert load.failures == Counter()
+    done = await wait_for_ledger(tmp_path / "ledger", set(load.accepted), timeout=90)
+    assert_each_done_once(done, load.accepted)
+
+
+async def test_a_cut_connection_is_survived(fault_broker: RabbitNode, gateway, ledger_service, tmp_path):
+    proxy = TcpProxy("127.0.0.1", fault_broker.port)
+    port = await proxy.start()
+    try:
+        client = gateway(AMQP_URL=fault_broker.amqp_url)
+        # Started from a thread: waiting for it here would block the loop the proxy runs on.
+        service = await asyncio.to_thread(
+            ledger_service, AMQP_URL=f"amqp://guest:guest@127.0.0.1:{port}/", AMQP_HEARTBEAT="2"
+        )
+
+        async def cuts() -> None:
+            for _ in range(3):
+                await asyncio.sleep(2.5)
+                await proxy.disconnect_all()
+
+        load, _ = await asyncio.gather(drive(str(client.base_url), 50, 9), cuts())
+        await seconds_until_ready(service, timeout=15)
+        done = await wait_for_ledger(tmp_path / "ledger", set(load.accepted), timeout=60)
+    finally:
+        await proxy.close()
+
+    assert load.failures == Counter()
+    assert proxy.connections_accepted >= 4  # the first connection and one per cut
+    assert_each_done_once(done, load.accepted)
+
+
+async def test_a_stalled_connection_is_detected_within_the_heartbeat_bound(
+    fault_broker: RabbitNode, gateway, ledger_service, tmp_path
+):
+    heartbeat = 2
+    proxy = TcpProxy("127.0.0.1", fault_broker.port)
+    port = await proxy.start()
+    try:
+        client = gateway(AMQP_URL=fault_broker.amqp_url)
+        service = await asyncio.to_thread(
+            ledger_service, AMQP_URL=f"amqp://guest:guest@127.0.0.1:{port}/", AMQP_HEARTBEAT=str(heartbeat)
+        )
+        assert service.health_url is not None
+        before = [(await asyncio.to_thread(client.post, "/v1/emails", json=HELLO)).json()["job_id"] for _ in range(10)]
+        await wait_for_ledger(tmp_path / "ledger", set(before), timeout=30)
+
+        # Black-hole the link: no FIN, no RST, just silence.
+        proxy.stall()
+        stalled_at = time.monotonic()
+        async with httpx.AsyncClient(timeout=1) as http:
+            while (await http.get(service.health_url)).status_code == 200:
+                assert time.monotonic() - stalled_at < 3 * (heartbeat + 1) + 2, "the stall went unnoticed"
+                await asyncio.sleep(0.1)
+        detected_after = time.monotonic() - stalled_at
+        during = [(await asyncio.to_thread(client.post, "/v1/emails", json=HELLO)).json()["job_id"] for _ in range(10)]
+        proxy.resume()
+
+        await seconds_until_ready(service, timeout=30)
+        done = await wait_for_ledger(tmp_path / "ledger", set(before + during), timeout=60)
+    finally:
+        await proxy.close()
+
+    # The readiness probe reads the watchdog's view, which may lag by one round.
+    assert detected_after <= 3 * (heartbeat + 1) + 2
+    assert_each_done_once(done, before + during)
