@@ -9,6 +9,7 @@ publish during an outage fails fast instead of hanging.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -156,8 +157,11 @@ class Broker:
             raise PublishError(f"{type(error).__name__}: {error}") from error
 
     async def close(self) -> None:
+        """Close the connection; with the broker unreachable, give up after a few seconds."""
         if self._connection is not None:
-            await self._connection.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(3):
+                    await self._connection.close()
 
     def _require_channel(self) -> AbstractRobustChannel:
         if self._channel is None:

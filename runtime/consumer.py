@@ -58,6 +58,9 @@ Handler = Callable[[E, JobContext], Awaitable[Result]]
 
 log = structlog.get_logger("offload.consumer")
 
+# How long shutdown waits for the broker to acknowledge a goodbye.
+BROKER_GOODBYE_TIMEOUT = 3.0
+
 # How often the watchdog checks that the broker still delivers to us.
 WATCHDOG_INTERVAL = 2.0
 
@@ -164,7 +167,11 @@ class Consumer(Generic[E]):
             self._watchdog.cancel()
             await asyncio.gather(self._watchdog, return_exceptions=True)
         if self._queue is not None and self._consumer_tag is not None:
-            await self._queue.cancel(self._consumer_tag)
+            # With the broker away there is nothing to cancel: its side of the
+            # consumer went with the connection, so don't wait for an answer.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(BROKER_GOODBYE_TIMEOUT):
+                    await self._queue.cancel(self._consumer_tag)
             self._consumer_tag = None
             self._subscribed = False
             CONSUMER_ATTACHED.labels(self._service).set(0)
@@ -177,7 +184,9 @@ class Consumer(Generic[E]):
             if unfinished:
                 log.warning("requeued unfinished jobs", service=self._service, count=len(unfinished))
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(BROKER_GOODBYE_TIMEOUT):
+                    await self._channel.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()

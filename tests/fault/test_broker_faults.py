@@ -199,3 +199,14 @@ async def test_a_stalled_connection_is_detected_within_the_heartbeat_bound(
     # The readiness probe reads the watchdog's view, which may lag by one round.
     assert detected_after <= 3 * (heartbeat + 1) + 2
     assert_each_done_once(done, before + during)
+
+
+async def test_sigterm_while_the_broker_is_away_still_exits_promptly(fault_broker: RabbitNode, ledger_service):
+    service = ledger_service(AMQP_URL=fault_broker.amqp_url, AMQP_HEARTBEAT="2")
+    await asyncio.to_thread(fault_broker.stop_app)
+
+    started = time.monotonic()
+    exit_code = await asyncio.to_thread(service.stop, 30)
+
+    assert exit_code == 0
+    assert time.monotonic() - started < 10
