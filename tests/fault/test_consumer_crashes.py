@@ -121,3 +121,23 @@ async def test_a_message_that_kills_its_consumer_is_dead_lettered_after_the_deli
     # broker stopped handing it out.
     assert restarts == 3
     assert ledger_counts(tmp_path / "ledger") == Counter(str(event.job_id) for event in healthy)
+
+
+@pytest.mark.parametrize("grace", ["10", "0.05"], ids=["finishes-in-flight", "requeues-in-flight"])
+async def test_sigterm_under_load_loses_nothing_and_repeats_nothing(
+    grace, ledger_service, amqp, amqp_url, topology, tmp_path
+):
+    status = await watch_status(amqp, topology)
+    first = ledger_service(PREFETCH="10", SLOW_SECONDS="0.2", SHUTDOWN_GRACE=grace)
+    accepted = [an_email() for _ in range(150)]
+    await publish_all(amqp_url, topology, accepted)
+
+    await status.wait_for_count(lambda e: e.type == "job.succeeded", 20)
+    first.signal(signal.SIGTERM)
+    assert await asyncio.to_thread(first.wait, 30) == 0, first.output()
+
+    ledger_service(PREFETCH="10", SLOW_SECONDS="0.01")
+    for event in accepted:
+        await status.wait_for(status_of(event.job_id, "job.succeeded"), timeout=30)
+    done = ledger_counts(tmp_path / "ledger")
+    assert done == Counter(str(event.job_id) for event in accepted)
