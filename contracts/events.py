@@ -235,6 +235,9 @@ class StatusEvent(Envelope):
     service: str = Field(description="Who reported it: a service name or 'gateway'.")
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
     replay: int = Field(default=0, ge=0, description="How many times the job was replayed from its dead letter.")
+    started_at: AwareDatetime | None = Field(
+        default=None, description="On an outcome: when its attempt started (quick jobs send no job.started)."
+    )
 
 
 class JobQueued(StatusEvent):

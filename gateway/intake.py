@@ -55,7 +55,9 @@ class Intake:
 
     async def accept(self, task_type: TaskType, payload: BaseModel, idempotency_key: str | None = None) -> Receipt:
         """Record the job and its event (the relay publishes it). Raises NotAccepted, KeyReused."""
-        event = TASK_EVENTS[task_type].model_validate(payload.__dict__)
+        # The payload was validated as the request body, by the same model the
+        # event extends; only the envelope's defaults are new.
+        event = TASK_EVENTS[task_type].model_construct(**payload.__dict__)
         request_hash = None
         if idempotency_key is not None:
             request_hash = idempotency.request_hash(task_type.value.encode(), payload.model_dump_json().encode())

@@ -161,6 +161,8 @@ def fold(row: Mapping[str, Any], event: StatusEvent, *, now: datetime) -> dict[s
         # A replayed dead letter is running again, so it is no longer finished.
         changes["finished_at"] = None
 
+    if row["started_at"] is None and event.started_at is not None:
+        changes["started_at"] = event.started_at
     match event:
         case JobStarted():
             if row["started_at"] is None:

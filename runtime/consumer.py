@@ -43,6 +43,7 @@ from contracts.events import (
     Progress,
     StatusEvent,
     TaskType,
+    utc_now,
 )
 from contracts.topology import RetryPolicy, ServiceQueues
 from runtime.broker import Broker
@@ -57,6 +58,9 @@ Result = Mapping[str, Any] | BaseModel | None
 Handler = Callable[[E, JobContext], Awaitable[Result]]
 
 log = structlog.get_logger("offload.consumer")
+
+# Jobs done sooner than this report no `job.started` of their own (see _StartReport).
+STARTED_AFTER = 0.25
 
 # How long shutdown waits for the broker to acknowledge a goodbye.
 BROKER_GOODBYE_TIMEOUT = 3.0
@@ -238,39 +242,36 @@ class Consumer(Generic[E]):
         return False
 
     async def _run(self, message: AbstractIncomingMessage, event: E) -> None:
-        # The handler need not wait for `job.started` to be confirmed; the
-        # outcome is published (and the message acked) only after it is.
-        started_report = asyncio.create_task(self._report(JobStarted, message, event))
-        job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event, after=started_report))
+        start = _StartReport(lambda: self._report(JobStarted, message, event, occurred_at=start.at))
+        job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event, start))
         started = time.perf_counter()
         attempt = self._attempt(message, event)
         try:
             result = await self._handler(event, job)
         except PermanentError as error:
-            await started_report
-            await self._dead_letter(message, event, error, DeadLetterReason.permanent_error, attempt)
+            await start.settle()
+            await self._dead_letter(message, event, error, DeadLetterReason.permanent_error, attempt, start.at)
         # Not "log and ack": every other failure is routed to a retry (or, on the
         # last attempt, to the dead-letter queue), confirmed before the ack.
         except Exception as error:
-            await started_report
+            await start.settle()
             if attempt >= self._retry.max_attempts:
-                await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted, attempt)
+                await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted, attempt, start.at)
             else:
-                await self._schedule_retry(message, event, attempt, error)
+                await self._schedule_retry(message, event, attempt, error, start.at)
         else:
             outcome = _as_dict(result)
             if self._inbox is not None:
                 await self._inbox.record(str(event.message_id), outcome)
-            await started_report
-            await self._report(JobSucceeded, message, event, result=outcome)
+            await start.settle()
+            await self._report(JobSucceeded, message, event, result=outcome, started_at=start.at)
             MESSAGES.labels(self._service, "succeeded").inc()
             # One line per job for a service; a status consumer would log three.
             level = logging.INFO if self._task_type is not None else logging.DEBUG
             log.log(level, "job succeeded", **_job_fields(event, self._service), duration_ms=_ms_since(started))
         finally:
             HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
-            if not started_report.done():  # the handler was cancelled (shutdown)
-                started_report.cancel()
+            start.abandon()  # after a cancelled handler (shutdown); a no-op otherwise
 
     @contextlib.asynccontextmanager
     async def _one_at_a_time(self, message_id: UUID) -> AsyncIterator[None]:
@@ -291,7 +292,9 @@ class Consumer(Generic[E]):
             return event.attempt
         return int((message.headers or {}).get(headers.ATTEMPT, 1))
 
-    async def _schedule_retry(self, message: AbstractIncomingMessage, event: E, attempt: int, error: Exception) -> None:
+    async def _schedule_retry(
+        self, message: AbstractIncomingMessage, event: E, attempt: int, error: Exception, started_at: datetime
+    ) -> None:
         delay = self._delay_for(attempt, error)
         queue = self._queues.delays[delay]
         retry_headers = _with_history(message, attempt, error)
@@ -309,7 +312,9 @@ class Consumer(Generic[E]):
             headers=retry_headers,
         )
         info = _error_info(error)
-        await self._report(JobRetryScheduled, message, event, error=info, retry_in_seconds=delay)
+        await self._report(
+            JobRetryScheduled, message, event, error=info, retry_in_seconds=delay, started_at=started_at
+        )
         MESSAGES.labels(self._service, "retried").inc()
         log.warning(
             "job failed, retry scheduled",
@@ -326,6 +331,7 @@ class Consumer(Generic[E]):
         error: Exception,
         reason: DeadLetterReason,
         attempt: int = 1,
+        started_at: datetime | None = None,
     ) -> None:
         info = _error_info(error)
         failure_headers = {
@@ -351,7 +357,9 @@ class Consumer(Generic[E]):
         )
         job_id = event.job_id if event is not None else job_id_in(message.body)
         if job_id is not None:
-            await self._report_for(JobDeadLettered, message, job_id, attempt, error=info, reason=reason)
+            await self._report_for(
+                JobDeadLettered, message, job_id, attempt, error=info, reason=reason, started_at=started_at
+            )
         MESSAGES.labels(self._service, "invalid" if event is None else "dead_lettered").inc()
         log.error(
             "job dead-lettered",
@@ -373,13 +381,13 @@ class Consumer(Generic[E]):
         return delay
 
     def _progress_reporter(
-        self, message: AbstractIncomingMessage, event: E, after: asyncio.Task[None]
+        self, message: AbstractIncomingMessage, event: E, start: _StartReport
     ) -> Callable[[Progress], Awaitable[None]] | None:
         if self._task_type is None:
             return None
 
         async def report(progress: Progress) -> None:
-            await asyncio.shield(after)  # progress never overtakes `job.started`
+            await start.sent()  # a job that reports progress has started, and says so first
             await self._report(JobProgressed, message, event, progress=progress)
 
         return report
@@ -401,6 +409,41 @@ class Consumer(Generic[E]):
             **fields,
         )
         await self._broker.publish(status, mandatory=False)
+
+
+class _StartReport:
+    """`job.started`, sent once a job has run for STARTED_AFTER seconds or reports progress.
+
+    A quick job goes from queued to its outcome in one event, which carries its
+    start time: one publish per job saved, where publishes are most of the cost.
+    """
+
+    def __init__(self, publish: Callable[[], Awaitable[None]]) -> None:
+        self.at = utc_now()
+        self._publish = publish
+        self._sending: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(STARTED_AFTER, self._send)
+
+    def _send(self) -> None:
+        self._timer.cancel()
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._publish())
+
+    async def sent(self) -> None:
+        self._send()
+        assert self._sending is not None
+        await asyncio.shield(self._sending)
+
+    async def settle(self) -> None:
+        """Before the outcome: drop the report if it is not due yet, else wait for its confirm."""
+        self._timer.cancel()
+        if self._sending is not None:
+            await self._sending
+
+    def abandon(self) -> None:
+        self._timer.cancel()
+        if self._sending is not None and not self._sending.done():
+            self._sending.cancel()
 
 
 def _error_info(error: Exception) -> ErrorInfo:

@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from gateway.state import Gateway
 
 
-def _gateway(request: Request) -> Gateway:
+async def _gateway(request: Request) -> Gateway:
+    # async: FastAPI runs a plain `def` dependency in a thread, a costly hop per request.
     return request.app.state.gateway
 
 

@@ -133,7 +133,7 @@ async def test_transient_errors_retry_with_backoff_then_succeed(amqp, topology, 
         (2, 0.4, "TransientError"),
     ]
     # Each attempt started no sooner than its delay after the failure before it.
-    starts = {e.attempt: e.occurred_at for e in status.seen if e.type == "job.started"}
+    starts = {e.attempt: e.started_at for e in status.seen if e.type in ("job.retry_scheduled", "job.succeeded")}
     for retry in retries:
         waited = (starts[retry.attempt + 1] - retry.occurred_at).total_seconds()
         assert waited >= retry.retry_in_seconds * 0.9, (retry.attempt, waited)
@@ -357,3 +357,29 @@ async def test_a_status_consumer_retries_without_touching_the_events_attempt(amq
     assert len(seen) == 3
     assert {event.attempt for event in seen} == {2}
     assert len({event.message_id for event in seen}) == 1
+
+
+class Sleepy(Scripted):
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def __call__(self, event: EmailRequested, job: JobContext) -> dict[str, Any]:
+        await asyncio.sleep(self.seconds)
+        return {}
+
+
+@pytest.mark.parametrize(("seconds", "kinds"), [(0, ["job.succeeded"]), (0.5, ["job.started", "job.succeeded"])])
+async def test_only_jobs_that_take_a_while_report_their_start_separately(
+    amqp, topology, publisher, settings, seconds, kinds
+):
+    status = await watch_status(amqp, topology)
+    async with running(Sleepy(seconds), settings()):
+        event = an_email()
+        await publisher.publish(event)
+        succeeded = await status.wait_for(status_of(event.job_id, "job.succeeded"))
+
+    assert [e.type for e in status.seen if e.job_id == event.job_id] == kinds
+    # Either way the outcome says when the attempt started.
+    assert succeeded.started_at is not None
+    assert (succeeded.occurred_at - succeeded.started_at).total_seconds() >= seconds
