@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.routes import dead_letters, health, jobs, tasks
 from gateway.database import gateway_database
+from gateway.routes import dead_letters, health, jobs, tasks
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
 from runtime.broker import Broker

@@ -127,7 +127,9 @@ def _table(letters: Sequence[DeadLetter]) -> str:
         for letter in letters
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
-    lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]) for row in rows]
+    lines = [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]) for row in rows
+    ]
     groups = len({letter.fingerprint for letter in letters})
     return "\n".join([*lines, f"{len(letters)} dead letter(s) in {groups} failure group(s)"])
 

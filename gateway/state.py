@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from gateway import idempotency
-from runtime.database import Database
 from contracts.events import StatusEvent
+from gateway import idempotency
 from gateway.intake import Intake
 from gateway.outbox import Outbox
 from gateway.relay import Relay
@@ -20,6 +19,7 @@ from gateway.store import JobStore
 from runtime.batch import Batcher
 from runtime.broker import Broker
 from runtime.consumer import Consumer
+from runtime.database import Database
 
 log = structlog.get_logger("offload.gateway")
 

@@ -10,7 +10,9 @@ from runtime.consumer import Consumer
 from runtime.job import JobContext
 
 
-def status_consumer(broker: Broker, folds: Batcher[StatusEvent, None], settings: GatewaySettings) -> Consumer[StatusEvent]:
+def status_consumer(
+    broker: Broker, folds: Batcher[StatusEvent, None], settings: GatewaySettings
+) -> Consumer[StatusEvent]:
     """A consumer of every job status event; `folds` writes them to the store in batches."""
 
     async def record(event: StatusEvent, _: JobContext) -> None:

@@ -76,7 +76,7 @@ class Inbox:
 
     async def _record(self, entries: Sequence[tuple[str, Result]]) -> list[None]:
         now = utc_now()
-        rows = {message_id: {"message_id": message_id, "result": result, "finished_at": now} for message_id, result in entries}
+        rows = {id_: {"message_id": id_, "result": result, "finished_at": now} for id_, result in entries}
         async with self._db.writes() as conn:
             await conn.execute(self._db.insert_if_absent(finished), list(rows.values()))
         return [None] * len(entries)

@@ -20,7 +20,7 @@ import uvloop
 from contracts.events import TASK_EVENTS
 from contracts.topology import SERVICE_TASKS
 from runtime.broker import Broker
-from runtime.consumer import E, Consumer, Handler
+from runtime.consumer import Consumer, E, Handler
 from runtime.inbox import Inbox
 from runtime.logs import configure_logging
 from runtime.probe import ProbeServer, probe_app

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contracts.events import EmailRequested
-from support.jobs import wait_for_job
 from runtime.broker import Broker
+from support.jobs import wait_for_job
 from support.smtp import PickyHandler, StallingHandler
 
 HELLO = {"to": ["ada@example.com"], "subject": "Hello", "text": "Hi Ada"}

@@ -238,7 +238,7 @@ class RabbitNode:
             except ProcessLookupError:
                 pass
         for leftover in leftovers:
-            _wait_until(lambda: not _alive(leftover), timeout=10, what=f"pid {leftover} to die")
+            _wait_until(lambda pid=leftover: not _alive(pid), timeout=10, what=f"pid {leftover} to die")
 
     def _processes(self) -> list[int]:
         """Live processes started with this node's name in their environment.

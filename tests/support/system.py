@@ -15,10 +15,10 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from support.topology import TEST_RETRY
 from contracts.topology import Topology
 from support.processes import ROOT, Process, free_port
 from support.smtp import RecordingHandler
+from support.topology import TEST_RETRY
 
 
 def broker_env(amqp_url: str, topology: Topology) -> dict[str, str]:

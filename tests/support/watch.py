@@ -90,6 +90,19 @@ async def _ensure_exchanges(connection: AbstractRobustConnection, topology: Topo
             await channel.declare_exchange(exchange.name, exchange.type, durable=True)
 
 
+async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
+    async with connection.channel() as channel:
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth: int, timeout: float = 10) -> None:
+    """Quorum queues settle acks and requeues a moment after the client sends them."""
+    async with asyncio.timeout(timeout):
+        while await queue_depth(connection, name) != depth:
+            await asyncio.sleep(0.05)
+
+
 def status_of(job_id: Any, kind: str) -> Callable[[StatusEvent], bool]:
     return lambda event: event.job_id == job_id and event.type == kind
 
@@ -104,4 +117,5 @@ async def publish_raw(
     """Publish bytes as any client could, confirmed, for poison-message tests."""
     async with connection.channel() as channel:
         target = await channel.get_exchange(exchange)
-        await target.publish(aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties), routing_key)
+        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties)
+        await target.publish(message, routing_key)

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from email_service.settings import EmailSettings
 from support.processes import free_port

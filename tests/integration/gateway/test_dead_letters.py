@@ -23,7 +23,7 @@ from gateway.dead_letters import DeadLetterListing, UnknownService, list_dead_le
 from runtime import JobContext, PermanentError, Service, ServiceSettings, serve
 from runtime.broker import Broker
 from support.topology import TEST_RETRY
-from support.watch import publish_raw, watch_dead_letters, watch_status
+from support.watch import publish_raw, wait_for_depth, watch_dead_letters, watch_status
 
 
 class Refusing:
@@ -76,19 +76,6 @@ async def broker(amqp_url: str, topology: Topology, amqp: AbstractRobustConnecti
 
 def an_email(to: str, **fields: Any) -> EmailRequested:
     return EmailRequested(to=[to], subject="Hello", text="Hi", **fields)
-
-
-async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
-    async with connection.channel() as channel:
-        queue = await channel.declare_queue(name, passive=True)
-        return queue.declaration_result.message_count or 0
-
-
-async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth: int, timeout: float = 10) -> None:
-    """Quorum queues settle acks and requeues a moment after the client sends them."""
-    async with asyncio.timeout(timeout):
-        while await queue_depth(connection, name) != depth:
-            await asyncio.sleep(0.05)
 
 
 async def publish_poison(connection: AbstractRobustConnection, topology: Topology) -> None:

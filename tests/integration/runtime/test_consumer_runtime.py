@@ -13,14 +13,14 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import REGISTRY
 
-from support.topology import TEST_RETRY
 from contracts import headers
 from contracts.events import EmailRequested, JobStarted, JobStatusEvent, StatusEvent
 from contracts.topology import Topology
 from runtime import JobContext, PermanentError, Service, ServiceSettings, TransientError, serve
 from runtime.broker import Broker, PublishError
 from runtime.consumer import Consumer
-from support.watch import publish_raw, status_of, watch_dead_letters, watch_status
+from support.topology import TEST_RETRY
+from support.watch import publish_raw, queue_depth, status_of, wait_for_depth, watch_dead_letters, watch_status
 
 
 class Scripted:
@@ -86,19 +86,6 @@ async def publisher(amqp_url: str, topology: Topology, amqp: AbstractRobustConne
 
 def an_email(**fields: Any) -> EmailRequested:
     return EmailRequested(**{"to": ["ada@example.com"], "subject": "Hello", "text": "Hi Ada", **fields})
-
-
-async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
-    async with connection.channel() as channel:
-        queue = await channel.declare_queue(name, passive=True)
-        return queue.declaration_result.message_count or 0
-
-
-async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth: int, timeout: float = 10) -> None:
-    """Quorum queues settle acks and requeues a moment after the client sends them."""
-    async with asyncio.timeout(timeout):
-        while await queue_depth(connection, name) != depth:
-            await asyncio.sleep(0.05)
 
 
 async def test_success_reports_status_and_acks(amqp, topology, publisher, settings):
@@ -237,7 +224,9 @@ async def test_oversize_message_is_dead_lettered(amqp, topology, publisher, sett
     dead = await watch_dead_letters(amqp, topology, "email")
     big = an_email(text="x" * 5000).model_dump_json().encode()
     async with running(Scripted(), settings(max_message_bytes=4096)):
-        await publish_raw(amqp, topology.events.name, "email.requested", big, message_id="big", content_type="application/json")
+        await publish_raw(
+            amqp, topology.events.name, "email.requested", big, message_id="big", content_type="application/json"
+        )
         letter = await dead.wait_for(lambda m: m.message_id == "big")
 
     assert "exceeds the limit of 4096 bytes" in letter.headers[headers.ERROR_MESSAGE]
