@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustQueue
+from aio_pika.abc import AbstractIncomingMessage
 from pydantic import BaseModel, TypeAdapter
 
 from contracts import headers
@@ -51,7 +51,8 @@ from runtime.decode import InvalidMessage, decode_message, job_id_in
 from runtime.errors import PermanentError, TransientError
 from runtime.inbox import Inbox
 from runtime.job import JobContext
-from runtime.metrics import CONSUMER_ATTACHED, DUPLICATES, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
+from runtime.metrics import DUPLICATES, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
+from runtime.subscription import Subscription
 
 E = TypeVar("E", bound=Envelope)
 Result = Mapping[str, Any] | BaseModel | None
@@ -61,12 +62,6 @@ log = structlog.get_logger("offload.consumer")
 
 # Jobs done sooner than this report no `job.started` of their own (see _StartReport).
 STARTED_AFTER = 0.25
-
-# How long shutdown waits for the broker to acknowledge a goodbye.
-BROKER_GOODBYE_TIMEOUT = 3.0
-
-# How often the watchdog checks that the broker still delivers to us.
-WATCHDOG_INTERVAL = 2.0
 
 # Kept short so a dead letter's headers stay small; the job shows the same text.
 MAX_ERROR_TEXT = 2000
@@ -96,89 +91,24 @@ class Consumer(Generic[E]):
         self._handler = handler
         self._task_type = task_type
         self._retry = retry
-        self._prefetch = prefetch
         self._max_message_bytes = max_message_bytes
         self._inbox = inbox
         self._service = queues.service
-        self._channel: AbstractRobustChannel | None = None
-        self._queue: AbstractRobustQueue | None = None
-        self._consumer_tag: str | None = None
+        self._subscription = Subscription(broker, queues.work, queues.service, prefetch, self._on_message)
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._watchdog: asyncio.Task[None] | None = None
-        self._subscribed = False
         self._busy: dict[UUID, asyncio.Event] = {}
 
     @property
     def is_attached(self) -> bool:
-        """True while the broker knows this consumer (as of the watchdog's last look)."""
-        return self._subscribed and self._broker.is_connected
-
-    async def _broker_knows_us(self) -> bool:
-        if self._consumer_tag is None or self._channel is None or not self._broker.is_connected:
-            return False
-        try:
-            # The live AMQP channel (replaced on reconnect) lists the consumers it delivers to.
-            channel = await self._channel.get_underlay_channel()
-        except Exception:  # mid-reconnect: there is no channel yet
-            return False
-        return self._consumer_tag in channel.consumers
+        """True while the broker knows this consumer and can deliver to it."""
+        return self._subscription.is_attached
 
     async def start(self) -> None:
-        self._channel = await self._broker.channel(self._prefetch)
-        await self._subscribe()
-        self._watchdog = asyncio.create_task(self._watch())
-
-    async def _subscribe(self) -> None:
-        assert self._channel is not None
-        spec = self._queues.work
-        # Declared on this channel so that aio-pika restores the consumer with it
-        # after a reconnect, and declared again here in case it was deleted.
-        self._queue = await self._channel.declare_queue(spec.name, durable=True, arguments=dict(spec.arguments))
-        self._consumer_tag = await self._queue.consume(self._on_message)
-        self._subscribed = True
-        CONSUMER_ATTACHED.labels(self._service).set(1)
-        log.info("consuming", service=self._service, queue=spec.name, prefetch=self._prefetch)
-
-    async def _watch(self) -> None:
-        """Keep `is_attached` true to the broker, and subscribe again if the broker
-        dropped the consumer while the connection stayed up (a deleted queue, an
-        operator's cancel). aio-pika 10.2 recovers from a broker's cancel itself;
-        earlier versions did not (aio-pika #334), so this stays as the fallback."""
-        missing = 0
-        while True:
-            await asyncio.sleep(WATCHDOG_INTERVAL)
-            self._subscribed = await self._broker_knows_us()
-            CONSUMER_ATTACHED.labels(self._service).set(int(self.is_attached))
-            missing = missing + 1 if self._broker.is_connected and not self._subscribed else 0
-            # Only when it persists, so that a recovery aio-pika is running is left to it.
-            if missing >= 3:
-                log.warning("consumer lost while connected; subscribing again", service=self._service)
-                try:
-                    await self._resubscribe()
-                except Exception as error:  # try again next round; /readyz shows the state meanwhile
-                    log.error("re-subscribing failed", service=self._service, error=repr(error))
-
-    async def _resubscribe(self) -> None:
-        if self._queue is not None and self._consumer_tag is not None:
-            # Forget the dead consumer, so a later reconnect does not restore it too.
-            with contextlib.suppress(Exception):
-                await self._queue.cancel(self._consumer_tag)
-        await self._subscribe()
+        await self._subscription.start()
 
     async def stop(self, grace: float) -> None:
         """Take no new work, give in-flight work `grace` seconds, requeue the rest."""
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            await asyncio.gather(self._watchdog, return_exceptions=True)
-        if self._queue is not None and self._consumer_tag is not None:
-            # With the broker away there is nothing to cancel: its side of the
-            # consumer went with the connection, so don't wait for an answer.
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(BROKER_GOODBYE_TIMEOUT):
-                    await self._queue.cancel(self._consumer_tag)
-            self._consumer_tag = None
-            self._subscribed = False
-            CONSUMER_ATTACHED.labels(self._service).set(0)
+        await self._subscription.cancel()
         if self._in_flight:
             log.info("finishing in-flight jobs", service=self._service, count=len(self._in_flight), grace_s=grace)
             _, unfinished = await asyncio.wait(self._in_flight, timeout=grace)
@@ -187,10 +117,7 @@ class Consumer(Generic[E]):
             await asyncio.gather(*unfinished, return_exceptions=True)
             if unfinished:
                 log.warning("requeued unfinished jobs", service=self._service, count=len(unfinished))
-        if self._channel is not None and not self._channel.is_closed:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(BROKER_GOODBYE_TIMEOUT):
-                    await self._channel.close()
+        await self._subscription.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
