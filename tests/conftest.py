@@ -1,4 +1,4 @@
-"""Fixtures every layer shares: the real broker, and a namespace per test.
+"""Fixtures every layer shares: the real broker, a namespace per test, a PostgreSQL database.
 
 The broker is the one at AMQP_URL when it is set; otherwise a RabbitMQ
 container is started with testcontainers; with neither, the run stops with a
@@ -17,9 +17,16 @@ from collections.abc import AsyncIterator, Iterator
 import aio_pika
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from contracts.topology import Topology
 from support.topology import TEST_RETRY
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 _RUN_ID = uuid.uuid4().hex[:6]
 _counter = itertools.count()
@@ -78,3 +85,35 @@ async def amqp(amqp_url: str, topology: Topology) -> AsyncIterator[aio_pika.abc.
             for exchange in topology.exchanges():
                 await channel.exchange_delete(exchange.name)
         await connection.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def postgres_database_url() -> AsyncIterator[str]:
+    """A database of its own for this test session, so runs never share rows."""
+    server = make_url(POSTGRES_URL)
+    admin = create_async_engine(
+        server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
+    )
+    name = f"offload_test_{uuid.uuid4().hex[:12]}"
+    unreachable: Exception | None = None
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, TimeoutError, SQLAlchemyError) as error:
+        unreachable = error
+    if unreachable is not None:
+        await admin.dispose()
+        where = server.render_as_string(hide_password=True)
+        if os.environ.get("OFFLOAD_SKIP_POSTGRES") == "1":
+            pytest.skip(f"OFFLOAD_SKIP_POSTGRES=1 and PostgreSQL at {where} is unreachable")
+        pytest.fail(
+            f"PostgreSQL at {where} is unreachable ({unreachable!r}). Start it, point "
+            "TEST_POSTGRES_URL at one, or set OFFLOAD_SKIP_POSTGRES=1 to skip these tests.",
+            pytrace=False,
+        )
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

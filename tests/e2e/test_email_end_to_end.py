@@ -206,3 +206,17 @@ def test_idempotency_keys_expire(gateway):
         time.sleep(0.1)
     assert client.get("/v1/jobs").json()["total"] == 2
     assert again != first
+
+
+def test_the_gateway_keeps_its_jobs_in_postgresql_as_well(
+    gateway, email_service, smtp_server, postgres_database_url
+):
+    mailbox, smtp_port = smtp_server()
+    email_service(smtp_port)
+    client = gateway(DATABASE_URL=postgres_database_url)
+
+    job_id = client.post("/v1/emails", json=HELLO, headers={"Idempotency-Key": "pg-1"}).json()["job_id"]
+
+    assert wait_for_job(client, job_id, "succeeded")["attempts"] == 1
+    assert client.post("/v1/emails", json=HELLO, headers={"Idempotency-Key": "pg-1"}).json()["job_id"] == job_id
+    assert len(mailbox.received) == 1

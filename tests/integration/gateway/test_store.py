@@ -7,7 +7,6 @@ those cases when no server is at hand.
 """
 
 import asyncio
-import os
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -16,9 +15,6 @@ from uuid import UUID, uuid4
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -39,43 +35,8 @@ from contracts.events import (
 from gateway.database import gateway_database
 from gateway.store import Job, JobStore, event_key, jobs
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 BOOM = ErrorInfo(type="SMTPServerDisconnected", message="connection lost")
-
-
-@pytest_asyncio.fixture(scope="session")
-async def postgres_database_url() -> AsyncIterator[str]:
-    """A database of its own for this test session, so runs never share rows."""
-    server = make_url(POSTGRES_URL)
-    admin = create_async_engine(
-        server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
-    )
-    name = f"offload_test_{uuid4().hex[:12]}"
-    unreachable: Exception | None = None
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, TimeoutError, SQLAlchemyError) as error:
-        unreachable = error
-    if unreachable is not None:
-        await admin.dispose()
-        where = server.render_as_string(hide_password=True)
-        if os.environ.get("OFFLOAD_SKIP_POSTGRES") == "1":
-            pytest.skip(f"OFFLOAD_SKIP_POSTGRES=1 and PostgreSQL at {where} is unreachable")
-        pytest.fail(
-            f"PostgreSQL at {where} is unreachable ({unreachable!r}). Start it, point "
-            "TEST_POSTGRES_URL at one, or set OFFLOAD_SKIP_POSTGRES=1 to skip these tests.",
-            pytrace=False,
-        )
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 # A plain fixture, so that it may pull in the async session fixture on demand:
