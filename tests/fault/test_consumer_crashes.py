@@ -18,6 +18,7 @@ import pytest
 from contracts.events import EmailRequested
 from contracts.topology import Topology
 from runtime.broker import Broker
+from support.jobs import wait_for_job
 from support.processes import Process
 from support.watch import status_of, watch_dead_letters, watch_status
 
@@ -141,3 +142,22 @@ async def test_sigterm_under_load_loses_nothing_and_repeats_nothing(
         await status.wait_for(status_of(event.job_id, "job.succeeded"), timeout=30)
     done = ledger_counts(tmp_path / "ledger")
     assert done == Counter(str(event.job_id) for event in accepted)
+
+
+async def test_a_gateway_killed_between_commit_and_publish_loses_nothing(gateway, ledger_service, tmp_path):
+    database = f"sqlite+aiosqlite:///{tmp_path}/gateway-jobs.db"
+    # No broker reachable: every accepted job waits in the outbox.
+    cut_off = gateway(wait_for="degraded", AMQP_URL="amqp://guest:guest@127.0.0.1:1/", DATABASE_URL=database)
+    body = {"to": ["ada@example.com"], "subject": "s", "text": "t"}
+    accepted = [cut_off.post("/v1/emails", json=body) for _ in range(30)]
+    assert {response.status_code for response in accepted} == {202}
+    cut_off.process.signal(signal.SIGKILL)
+    await asyncio.to_thread(cut_off.process.wait, 10)
+
+    # The next gateway on the same database publishes what the first one accepted.
+    ledger_service()
+    client = gateway(DATABASE_URL=database)
+    expected = {response.json()["job_id"] for response in accepted}
+    for job_id in expected:
+        await asyncio.to_thread(wait_for_job, client, job_id, "succeeded")
+    assert ledger_counts(tmp_path / "ledger") == Counter(expected)

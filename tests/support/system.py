@@ -49,11 +49,19 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
         process.stop()
 
 
+class GatewayClient(httpx.Client):
+    """An HTTP client for one gateway, and the gateway's process."""
+
+    def __init__(self, process: Process, base_url: str) -> None:
+        super().__init__(base_url=base_url, timeout=10)
+        self.process = process
+
+
 @pytest.fixture
-def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., httpx.Client]:
+def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., GatewayClient]:
     """Start a gateway; returns an HTTP client for it."""
 
-    def start(wait_for: str = "ready", **env: str) -> httpx.Client:
+    def start(wait_for: str = "ready", **env: str) -> GatewayClient:
         """`wait_for`: the /readyz status to wait for ("degraded" when no broker is reachable)."""
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -65,8 +73,10 @@ def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., http
             **env,
         }
         # Fully ready means attached to the broker, so its status queue exists.
-        processes("gateway", settings, health_url=base + "/readyz", ready=lambda r: r.json()["status"] == wait_for)
-        return httpx.Client(base_url=base, timeout=10)
+        process = processes(
+            "gateway", settings, health_url=base + "/readyz", ready=lambda r: r.json()["status"] == wait_for
+        )
+        return GatewayClient(process, base)
 
     return start
 
