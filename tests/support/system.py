@@ -40,9 +40,9 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     def start(
         module: str, env: dict[str, str], health_url: str | None = None, wait: bool = True, **options: Any
     ) -> Process:
-        process = Process(module, env, tmp_path, health_url, **options).start(30.0 if wait else None)
-        started.append(process)
-        return process
+        process = Process(module, env, tmp_path, health_url, **options)
+        started.append(process)  # before it starts, so that a failed start is cleaned up too
+        return process.start(30.0 if wait else None)
 
     yield start
     for process in reversed(started):
