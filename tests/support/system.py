@@ -33,8 +33,9 @@ def broker_env(amqp_url: str, topology: Topology) -> dict[str, str]:
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
-    """Start `python -m <module>` children; all are stopped (SIGTERM) after the test."""
+def processes(tmp_path: Path, amqp: Any) -> Iterator[Callable[..., Process]]:
+    """Start `python -m <module>` children; all are stopped (SIGTERM) after the test,
+    before `amqp` deletes the test's queues (a running service would declare them again)."""
     started: list[Process] = []
 
     def start(
