@@ -42,7 +42,8 @@ async def healthz() -> dict[str, str]:
 
 def main() -> None:
     # The same call as gateway/__main__.py, so only the app differs.
-    uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ["PORT"]), log_config=None, access_log=False)
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 if __name__ == "__main__":

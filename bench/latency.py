@@ -4,8 +4,8 @@ The gateway and a no-op service (`bench.noop_service`) run as separate
 processes, as deployed. This process sends POSTs at a steady pace, notes
 `time.time()` just before each one, and matches them by job id with the
 handler's own start times. At a rate well below capacity this is the
-pipeline's latency (store insert, publish and confirm, broker delivery,
-validation, `job.started` confirm), not a queueing delay.
+pipeline's own latency (the gateway's store and publish, broker delivery,
+validation, the `job.started` confirm), not a queueing delay.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ async def _succeeded_in_store(client: httpx.AsyncClient, expected: int) -> int:
 
 
 async def measure(seconds: int, work_dir: Path, rate: int = RATE_PER_S) -> dict[str, Any]:
-    settings = namespace_settings("c")
+    settings = namespace_settings("c", work_dir)
     starts_file = work_dir / "starts.txt"
     starts_file.touch()
     health = free_port()
@@ -124,7 +124,12 @@ async def measure(seconds: int, work_dir: Path, rate: int = RATE_PER_S) -> dict[
 
     latencies = [(starts[job] - sent) * 1000 for job, sent in paced.sent_at.items() if job in starts]
     return {
-        "parameters": {"rate_per_s": rate, "duration_s": seconds, "start_timeout_s": START_TIMEOUT, "prefetch": settings.prefetch},
+        "parameters": {
+            "rate_per_s": rate,
+            "duration_s": seconds,
+            "start_timeout_s": START_TIMEOUT,
+            "prefetch": settings.prefetch,
+        },
         "posted": rate * seconds,
         "accepted": len(paced.sent_at),
         "post_errors": dict(paced.errors),

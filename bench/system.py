@@ -10,13 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from typing import Any
 import aio_pika
 import httpx
 
+from devtools.processes import Process, free_port
 from runtime.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,79 +34,42 @@ EMAIL_REQUEST: dict[str, Any] = {"to": ["ada@example.com"], "subject": "Hello", 
 LOG_LEVEL = "WARNING"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def namespace_settings(label: str, work_dir: Path) -> ServiceSettings:
+    """Settings for a namespace of this run alone, read from the same environment the children see.
 
-
-def namespace_settings(label: str) -> ServiceSettings:
-    """Settings for a namespace of this run alone, read from the same environment the children see."""
-    return ServiceSettings(amqp_url=AMQP_URL, offload_namespace=f"bench-{RUN_ID}-{label}", log_level=LOG_LEVEL)
+    A service's inbox goes to `work_dir` (a temp dir), not to the default ./var.
+    """
+    namespace = f"bench-{RUN_ID}-{label}"
+    return ServiceSettings(
+        amqp_url=AMQP_URL,
+        offload_namespace=namespace,
+        inbox_url=f"sqlite+aiosqlite:///{work_dir}/{namespace}-inbox.db",
+        log_level=LOG_LEVEL,
+    )
 
 
 def broker_env(settings: ServiceSettings) -> dict[str, str]:
     return {
         "AMQP_URL": settings.amqp_url.get_secret_value(),
         "OFFLOAD_NAMESPACE": settings.offload_namespace,
+        "INBOX_URL": settings.inbox_url or "",
         "LOG_LEVEL": LOG_LEVEL,
         "LOG_FORMAT": "json",
     }
 
 
-class Process:
-    """One `python -m <module>` child; its output goes to a log file, shown if it fails."""
-
-    def __init__(self, module: str, env: Mapping[str, str], log_dir: Path) -> None:
-        self.module = module
-        self.log_path = log_dir / f"{module}-{time.monotonic_ns()}.log"
-        self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
-        self._popen: subprocess.Popen[bytes] | None = None
-
-    def start(self, ready_url: str, timeout: float = 30.0) -> Process:
-        with self.log_path.open("wb") as log:
-            self._popen = subprocess.Popen(
-                [sys.executable, "-m", self.module], cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self._wait_until_ready(ready_url, timeout)
-        return self
-
-    def _wait_until_ready(self, url: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self._popen is not None
-            if self._popen.poll() is not None:
-                raise RuntimeError(f"{self.module} exited with {self._popen.returncode}:\n{self.output()}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.module} not ready at {url} after {timeout}s:\n{self.output()}")
-
-    @property
-    def pid(self) -> int:
-        assert self._popen is not None
-        return self._popen.pid
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self._popen is None or self._popen.poll() is not None:
-            return
-        self._popen.send_signal(signal.SIGTERM)
-        try:
-            self._popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._popen.kill()
-            self._popen.wait()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
-
-
 @contextlib.contextmanager
-def running(module: str, env: Mapping[str, str], log_dir: Path, ready_url: str) -> Iterator[Process]:
-    process = Process(module, env, log_dir)
+def running(
+    module: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    ready_url: str,
+    ready: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200,
+) -> Iterator[Process]:
+    """A child process for the length of a measurement (starting and stopping block)."""
+    process = Process(module, env, log_dir, ready_url, ready)
     try:
-        yield process.start(ready_url)
+        yield process.start()
     finally:
         process.stop()
 
@@ -125,8 +85,9 @@ def gateway(settings: ServiceSettings, log_dir: Path) -> Iterator[str]:
         "PORT": str(port),
         "DATABASE_URL": f"sqlite+aiosqlite:///{log_dir}/jobs-{port}.db",
     }
-    # /readyz, not /healthz: the broker must be attached before the first POST.
-    with running("gateway", env, log_dir, base + "/readyz"):
+    # "ready", not just up: the broker must be attached before the first POST
+    # (a gateway without one answers 200 "degraded" and fills its outbox).
+    with running("gateway", env, log_dir, base + "/readyz", lambda r: r.json()["status"] == "ready"):
         yield base
 
 

@@ -11,8 +11,8 @@ import threading
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contracts.topology import Topology
+from devtools.processes import ROOT
 from support.jobs import wait_for_job
-from support.processes import ROOT
 from support.smtp import PickyHandler
 
 HELLO = {"to": ["nobody@example.com"], "subject": "Hello", "text": "Hi"}

@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 
+from devtools.processes import ROOT
 from support.jobs import wait_for_job
-from support.processes import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.processes import Process
+from devtools.processes import Process
 from support.rabbit_node import RabbitNode
 from support.tcp_proxy import TcpProxy
 

@@ -17,9 +17,9 @@ import pytest
 
 from contracts.events import EmailRequested
 from contracts.topology import Topology
+from devtools.processes import Process
 from runtime.broker import Broker
 from support.jobs import wait_for_job
-from support.processes import Process
 from support.watch import status_of, watch_dead_letters, watch_status
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from contracts.topology import Topology
-from support.processes import ROOT, Process, free_port
+from devtools.processes import ROOT, Process, free_port
 from support.smtp import RecordingHandler
 from support.topology import TEST_RETRY
 

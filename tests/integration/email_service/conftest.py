@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from devtools.processes import free_port
 from email_service.settings import EmailSettings
-from support.processes import free_port
 from support.smtp import DeferringHandler, PickyHandler, Received, RecordingHandler  # noqa: F401 - re-exported to tests
 
 HOST = "127.0.0.1"

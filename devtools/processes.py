@@ -1,4 +1,8 @@
-"""Starting Offload's processes as a deployment would: separate, configured by env."""
+"""Starting Offload's processes as a deployment would: separate, configured by env.
+
+Used by the end-to-end and fault tests and by the benchmarks, which all run
+the gateway and services as child processes and wait until they are ready.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
