@@ -9,6 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 offload
 WORKDIR /app
+# Local state (a service's inbox, a gateway's SQLite store) lives in /app/var;
+# mount a volume there to keep it across container restarts.
+RUN mkdir var && chown offload var
 
 # Sources are small; copying them all keeps one simple install step per target.
 COPY pyproject.toml README.md ./
@@ -27,7 +30,7 @@ CMD ["python", "-m", "gateway"]
 
 
 FROM base AS email_service
-RUN pip install ".[email]"
+RUN pip install ".[email,postgres]"
 USER offload
 ENV HEALTH_PORT=8080
 EXPOSE 8080
