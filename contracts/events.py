@@ -22,6 +22,7 @@ from pydantic import (
     EmailStr,
     Field,
     JsonValue,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -31,6 +32,12 @@ from contracts.notification import NotificationTarget
 
 SCHEMA_VERSION = "1.0"
 SUPPORTED_MAJOR = 1
+
+# Envelope fields a publisher must send: their defaults are for code building events.
+WIRE_REQUIRED = ("message_id", "job_id", "type", "version", "created_at")
+
+# Validation context for messages read off the wire (see `Envelope`).
+FROM_THE_WIRE = {"wire": True}
 
 
 def utc_now() -> datetime:
@@ -56,6 +63,18 @@ class Envelope(BaseModel):
     version: str = SCHEMA_VERSION
     created_at: AwareDatetime = Field(default_factory=utc_now)
     attempt: int = Field(default=1, ge=1, description="1 for the first try, +1 for each retry.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_on_the_wire(cls, data: Any, info: ValidationInfo) -> Any:
+        # Built in Python, an event may take its ids from the defaults; read off
+        # the wire it must bring them, or each redelivery would get new ones
+        # and could never be recognised as a repeat.
+        if (info.context or {}).get("wire") and isinstance(data, dict):
+            missing = [name for name in WIRE_REQUIRED if name not in data]
+            if missing:
+                raise ValueError(f"a published message must carry {', '.join(missing)}")
+        return data
 
     @field_validator("version")
     @classmethod

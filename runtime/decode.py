@@ -9,6 +9,7 @@ from uuid import UUID
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import TypeAdapter, ValidationError
 
+from contracts.events import FROM_THE_WIRE
 from contracts.headers import CONTENT_TYPE
 
 E = TypeVar("E")
@@ -26,7 +27,7 @@ def decode_message(message: AbstractIncomingMessage, adapter: TypeAdapter[E], ma
     if media_type != CONTENT_TYPE:
         raise InvalidMessage(f"content type {message.content_type!r} is not {CONTENT_TYPE!r}")
     try:
-        return adapter.validate_json(message.body)
+        return adapter.validate_json(message.body, context=FROM_THE_WIRE)
     except ValidationError as error:
         raise InvalidMessage(describe_validation_error(error)) from error
 

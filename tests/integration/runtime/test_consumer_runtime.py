@@ -169,7 +169,12 @@ async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, topolog
     ("body", "properties", "expected"),
     [
         (b"not json at all", {"content_type": "application/json"}, "Invalid JSON"),
-        (b'{"to": ["ada@example.com"]}', {"content_type": "application/json"}, "subject: Field required"),
+        (b'{"to": ["ada@example.com"]}', {"content_type": "application/json"}, "must carry message_id, job_id"),
+        (
+            json.dumps({k: v for k, v in json.loads(an_email().model_dump_json()).items() if k != "subject"}).encode(),
+            {"content_type": "application/json"},
+            "subject: Field required",
+        ),
         (
             an_email().model_dump_json().encode().replace(b"email.requested", b"email.sent"),
             {"content_type": "application/json"},
@@ -180,7 +185,10 @@ async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, topolog
         (an_email().model_dump_json().encode(), {}, "content type None"),
         (b"\xff\xfe\x00garbage", {"content_type": "application/json"}, "Invalid JSON"),
     ],
-    ids=["not-json", "wrong-schema", "unknown-type", "empty", "wrong-content-type", "no-content-type", "not-utf8"],
+    ids=[
+        "not-json", "no-envelope", "wrong-schema", "unknown-type",
+        "empty", "wrong-content-type", "no-content-type", "not-utf8",
+    ],
 )
 async def test_invalid_messages_are_dead_lettered_at_once(
     amqp, topology, publisher, settings, body, properties, expected

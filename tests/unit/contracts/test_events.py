@@ -9,6 +9,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.events import (
+    FROM_THE_WIRE,
     AnalysisRequested,
     EmailRequested,
     FileProcessingRequested,
@@ -145,3 +146,13 @@ def test_analysis_operations_are_data_not_code():
     with pytest.raises(ValidationError, match="String should match pattern"):
         resample = {"op": "resample", "on": "t", "every": "1D; drop", "aggregations": {"t": ["sum"]}}
         AnalysisRequested(records=[{"t": 1}], operations=[resample])
+
+
+def test_a_message_read_off_the_wire_must_carry_its_ids():
+    wire = json.loads(TASKS[0].model_dump_json())
+    del wire["message_id"], wire["job_id"]
+    # Code may leave them to the defaults ...
+    assert EmailRequested.model_validate(wire).message_id is not None
+    # ... a publisher may not: a redelivery would get new ones.
+    with pytest.raises(ValidationError, match="a published message must carry message_id, job_id"):
+        EmailRequested.model_validate(wire, context=FROM_THE_WIRE)
