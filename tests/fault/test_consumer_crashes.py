@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,9 +21,12 @@ from contracts.topology import Topology
 from devtools.processes import Process
 from runtime.broker import Broker
 from support.jobs import wait_for_job
+from support.smtp import StallingHandler
 from support.watch import status_of, watch_dead_letters, watch_status
 
 pytestmark = pytest.mark.slow
+
+HELLO = {"to": ["ada@example.com"], "subject": "Hello", "text": "Hi Ada"}
 
 
 def an_email(subject: str = "slow") -> EmailRequested:
@@ -161,3 +165,34 @@ async def test_a_gateway_killed_between_commit_and_publish_loses_nothing(gateway
     for job_id in expected:
         await asyncio.to_thread(wait_for_job, client, job_id, "succeeded")
     assert ledger_counts(tmp_path / "ledger") == Counter(expected)
+
+
+async def test_kill_9_inside_the_smtp_send_window_repeats_each_mail_at_most_once_and_counts_it(
+    gateway, email_service, smtp_server
+):
+    stalling = StallingHandler()
+    _, smtp_port = smtp_server(stalling)
+    first = email_service(smtp_port, PREFETCH="10")
+    client = gateway()
+    jobs = [client.post("/v1/emails", json={**HELLO, "subject": f"mail {n}"}).json()["job_id"] for n in range(5)]
+
+    # Every mail has reached the SMTP server, which holds its reply: the send window.
+    deadline = time.monotonic() + 15
+    while stalling.held < len(jobs):
+        assert time.monotonic() < deadline, f"only {stalling.held} sends reached the server"
+        await asyncio.sleep(0.05)
+    first.signal(signal.SIGKILL)
+    await asyncio.to_thread(first.wait, 10)
+    stalling.release.set()  # the server delivers what it had, as a real one would
+
+    second = email_service(smtp_port, PREFETCH="10")
+    for job_id in jobs:
+        await asyncio.to_thread(wait_for_job, client, job_id, "succeeded")
+
+    copies = Counter(mail.message["Message-ID"] for mail in stalling.received)
+    assert set(copies) == {f"<{job_id}@offload.local>" for job_id in jobs}  # lost: none
+    # Each mail held at the kill went out twice (once per kill), under one
+    # Message-ID, so the receiving side can tell ...
+    assert list(copies.values()) == [2] * len(jobs)
+    # ... and each redelivery that could repeat a send was counted.
+    assert metric(second, "offload_duplicates_total", service="email", kind="possible") == len(jobs)

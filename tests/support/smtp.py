@@ -62,8 +62,10 @@ class StallingHandler(RecordingHandler):
         super().__init__()
         self.release = threading.Event()
         self.stalled = threading.Event()
+        self.held = 0  # messages whose DATA arrived and waits for `release`
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.held += 1
         self.stalled.set()
         while not self.release.is_set():
             await asyncio.sleep(0.05)
