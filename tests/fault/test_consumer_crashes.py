@@ -21,7 +21,7 @@ from contracts.topology import Topology
 from devtools.processes import Process
 from runtime.broker import Broker
 from support.jobs import wait_for_job
-from support.smtp import StallingHandler
+from support.smtp import SlowGoodbyeHandler
 from support.watch import status_of, watch_dead_letters, watch_status
 
 pytestmark = pytest.mark.slow
@@ -170,20 +170,21 @@ async def test_a_gateway_killed_between_commit_and_publish_loses_nothing(gateway
 async def test_kill_9_inside_the_smtp_send_window_repeats_each_mail_at_most_once_and_counts_it(
     gateway, email_service, smtp_server
 ):
-    stalling = StallingHandler()
+    stalling = SlowGoodbyeHandler()
     _, smtp_port = smtp_server(stalling)
     first = email_service(smtp_port, PREFETCH="10")
     client = gateway()
     jobs = [client.post("/v1/emails", json={**HELLO, "subject": f"mail {n}"}).json()["job_id"] for n in range(5)]
 
-    # Every mail has reached the SMTP server, which holds its reply: the send window.
+    # Every mail is delivered, and its sender waits for the server's goodbye:
+    # the send window, between the effect and the record of it.
     deadline = time.monotonic() + 15
     while stalling.held < len(jobs):
         assert time.monotonic() < deadline, f"only {stalling.held} sends reached the server"
         await asyncio.sleep(0.05)
     first.signal(signal.SIGKILL)
     await asyncio.to_thread(first.wait, 10)
-    stalling.release.set()  # the server delivers what it had, as a real one would
+    stalling.release.set()
 
     second = email_service(smtp_port, PREFETCH="10")
     for job_id in jobs:

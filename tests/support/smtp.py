@@ -62,11 +62,25 @@ class StallingHandler(RecordingHandler):
         super().__init__()
         self.release = threading.Event()
         self.stalled = threading.Event()
-        self.held = 0  # messages whose DATA arrived and waits for `release`
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.held += 1
         self.stalled.set()
         while not self.release.is_set():
             await asyncio.sleep(0.05)
         return await super().handle_DATA(server, session, envelope)
+
+
+class SlowGoodbyeHandler(RecordingHandler):
+    """Accepts every mail at once, then holds the answer to QUIT until `release`:
+    the mail is delivered, and the sender has not heard the end of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.held = 0
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.held += 1
+        while not self.release.is_set():
+            await asyncio.sleep(0.05)
+        return "221 Bye"
