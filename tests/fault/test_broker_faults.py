@@ -16,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.events import EmailRequested
 from devtools.processes import Process
+from runtime.broker import Broker, PublishError
 from support.rabbit_node import RabbitNode
 from support.tcp_proxy import TcpProxy
 
@@ -210,3 +212,17 @@ async def test_sigterm_while_the_broker_is_away_still_exits_promptly(fault_broke
 
     assert exit_code == 0
     assert time.monotonic() - started < 10
+
+
+async def test_a_publish_during_an_outage_fails_within_its_timeout(fault_broker: RabbitNode, topology):
+    broker = Broker(fault_broker.amqp_url, topology, name="outage-publisher", publish_timeout=2)
+    await broker.connect()
+    await broker.declare(topology.service("email").all())
+    await asyncio.to_thread(fault_broker.stop_app)
+    try:
+        started = time.monotonic()
+        with pytest.raises(PublishError):
+            await broker.publish(EmailRequested(to=["ada@example.com"], subject="s", text="t"))
+        assert time.monotonic() - started < 2 + 1
+    finally:
+        await broker.close()
