@@ -22,13 +22,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = gateway_database(settings.database_url)
         await db.open()
-        broker = Broker(
-            settings.amqp_url.get_secret_value(),
-            settings.topology,
-            name="offload-gateway",
-            heartbeat=settings.amqp_heartbeat,
-            publish_timeout=settings.publish_timeout,
-        )
+        broker = Broker.from_settings(settings, "offload-gateway")
         gateway = Gateway(settings, db, broker)
         app.state.gateway = gateway
         # Jobs are accepted into the outbox even while the broker is away.

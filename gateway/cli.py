@@ -91,12 +91,7 @@ async def _run(args: argparse.Namespace, settings: GatewaySettings) -> int:
 
 
 async def _connect(settings: GatewaySettings) -> Broker:
-    broker = Broker(
-        settings.amqp_url.get_secret_value(),
-        settings.topology,
-        name="offload-dlq-cli",
-        publish_timeout=settings.publish_timeout,
-    )
+    broker = Broker.from_settings(settings, "offload-dlq-cli")
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await broker.connect()

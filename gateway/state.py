@@ -28,6 +28,8 @@ HOUSEKEEPING_EVERY = 3600.0
 
 @dataclass
 class Gateway:
+    """The gateway's parts, built from its settings, started and closed together."""
+
     settings: GatewaySettings
     db: Database
     broker: Broker

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from contracts.headers import CONTENT_TYPE
 from contracts.topology import Exchange, Queue, Topology
+from runtime.settings import ServiceSettings
 
 log = structlog.get_logger("offload.broker")
 
@@ -66,6 +67,17 @@ class Broker:
         # Unroutable publishes raise instead of vanishing: a task event that
         # reaches no queue is a failure the caller must hear about.
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings, name: str) -> Broker:
+        """The broker as a process's settings describe it; `name` shows in RabbitMQ's connection list."""
+        return cls(
+            settings.amqp_url.get_secret_value(),
+            settings.topology,
+            name=name,
+            heartbeat=settings.amqp_heartbeat,
+            publish_timeout=settings.publish_timeout,
+        )
 
     async def connect_when_available(self, stop: asyncio.Event, retry_every: float = 2.0) -> bool:
         """Connect, waiting for a broker that is still booting; False if `stop` is set first."""

@@ -46,16 +46,9 @@ def run(service: Service[Any]) -> None:
 async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> None:
     settings = service.settings
     task_type = SERVICE_TASKS[service.name]
-    topology = settings.topology
-    queues = topology.service(service.name, settings.retry_policy)
+    queues = settings.topology.service(service.name, settings.retry_policy)
     stop = stop or _stop_on_signals()
-    broker = Broker(
-        settings.amqp_url.get_secret_value(),
-        topology,
-        name=f"offload-{service.name}",
-        heartbeat=settings.amqp_heartbeat,
-        publish_timeout=settings.publish_timeout,
-    )
+    broker = Broker.from_settings(settings, f"offload-{service.name}")
     async with AsyncExitStack() as resources:
         handler = service.handler
         if isinstance(handler, AbstractAsyncContextManager):
