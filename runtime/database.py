@@ -7,6 +7,8 @@ keeps its inbox. Writes that belong together share one transaction from
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -115,6 +117,10 @@ class Database:
         if backend not in _INSERT_IF_ABSENT:
             raise ValueError(f"the database must be sqlite or postgresql, not {backend}")
         self._insert_if_absent = _INSERT_IF_ABSENT[backend]
+        # SQLite has one writer at a time, and waiting writers poll for the lock
+        # with growing sleeps, so under load one can starve for seconds. Queueing
+        # this process's writers here instead serves them in turn.
+        self._one_writer = asyncio.Lock() if backend == "sqlite" else contextlib.nullcontext()
         self._engine: AsyncEngine | None = None
         # The same engine and pool, for transactions that write (see `open`).
         self._write_engine: AsyncEngine | None = None
@@ -153,7 +159,7 @@ class Database:
     @asynccontextmanager
     async def writes(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that writes; on SQLite it holds the write lock from the start."""
-        async with self._engines()[1].begin() as conn:
+        async with self._one_writer, self._engines()[1].begin() as conn:
             yield conn
 
     def insert_if_absent(self, table: Table) -> Insert:
