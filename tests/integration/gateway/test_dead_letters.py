@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,9 +18,9 @@ from contracts import headers
 from contracts.events import EmailRequested
 from contracts.topology import Topology
 from gateway.dead_letters import DeadLetterListing, UnknownService, list_dead_letters, replay
-from runtime import JobContext, PermanentError, Service, ServiceSettings, serve
+from runtime import JobContext, PermanentError
 from runtime.broker import Broker
-from support.topology import TEST_RETRY
+from support.inprocess import running, service_settings
 from support.watch import publish_raw, wait_for_depth, watch_dead_letters, watch_status
 
 
@@ -38,30 +36,6 @@ class Refusing:
         if self.refusing:
             raise PermanentError(f"SMTP refused every recipient: {event.to[0]}: 550 5.1.1 no such user")
         return {"sent_to": event.to}
-
-
-def settings_for(amqp_url: str, topology: Topology, tmp_path: Path) -> ServiceSettings:
-    return ServiceSettings(
-        amqp_url=amqp_url,
-        offload_namespace=topology.namespace,
-        inbox_url=f"sqlite+aiosqlite:///{tmp_path}/inbox.db",
-        retry_max_attempts=TEST_RETRY.max_attempts,
-        retry_first_delay=TEST_RETRY.first_delay,
-        retry_multiplier=TEST_RETRY.multiplier,
-        retry_max_delay=TEST_RETRY.max_delay,
-    )
-
-
-@asynccontextmanager
-async def running(handler: Callable[..., Awaitable[Any]], settings: ServiceSettings) -> AsyncIterator[None]:
-    """The email service's runtime, in this process, with `handler` as its business logic."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(Service(name="email", handler=handler, settings=settings), stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 @pytest.fixture
@@ -92,7 +66,7 @@ async def publish_poison(connection: AbstractRobustConnection, topology: Topolog
 async def test_listing_shows_dead_letters_and_leaves_them_in_place(amqp, amqp_url, topology, broker, tmp_path):
     dead = await watch_dead_letters(amqp, topology, "email")
     ada, bob = an_email("ada@example.com", attempt=1), an_email("bob@example.org")
-    async with running(Refusing(), settings_for(amqp_url, topology, tmp_path)):
+    async with running(Refusing(), service_settings(amqp_url, topology, tmp_path)):
         await broker.publish(ada)
         await broker.publish(bob)
         await publish_poison(amqp, topology)
@@ -138,7 +112,7 @@ async def test_replay_by_message_id_republishes_only_that_one(amqp, amqp_url, to
     dead_queue = topology.service("email").dead.name
     handler = Refusing()
     ada, bob = an_email("ada@example.com"), an_email("bob@example.org")
-    async with running(handler, settings_for(amqp_url, topology, tmp_path)):
+    async with running(handler, service_settings(amqp_url, topology, tmp_path)):
         await broker.publish(ada)
         await broker.publish(bob)
         await dead.wait_for_count(lambda _: True, 2)
@@ -169,7 +143,7 @@ async def test_replay_by_fingerprint_and_of_everything(amqp, amqp_url, topology,
     dead_queue = topology.service("email").dead.name
     handler = Refusing()
     ada, bob = an_email("ada@example.com"), an_email("bob@example.org")
-    async with running(handler, settings_for(amqp_url, topology, tmp_path)):
+    async with running(handler, service_settings(amqp_url, topology, tmp_path)):
         await broker.publish(ada)
         await publish_poison(amqp, topology)
         await broker.publish(bob)
@@ -219,7 +193,7 @@ async def test_a_replay_that_cannot_be_published_keeps_the_dead_letter(
     dead = await watch_dead_letters(amqp, topology, "email")
     dead_queue = topology.service("email").dead.name
     event = an_email("ada@example.com")
-    async with running(Refusing(), settings_for(amqp_url, topology, tmp_path)):
+    async with running(Refusing(), service_settings(amqp_url, topology, tmp_path)):
         await broker.publish(event)
         await dead.wait_for(lambda m: m.message_id == str(event.message_id))
     await wait_for_depth(amqp, dead_queue, 1)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,10 @@ from prometheus_client import REGISTRY
 from contracts import headers
 from contracts.events import EmailRequested, JobStarted, JobStatusEvent, StatusEvent
 from contracts.topology import Topology
-from runtime import JobContext, PermanentError, Service, ServiceSettings, TransientError, serve
+from runtime import JobContext, PermanentError, ServiceSettings, TransientError
 from runtime.broker import Broker, PublishError
 from runtime.consumer import Consumer
+from support.inprocess import running, service_settings
 from support.topology import TEST_RETRY
 from support.watch import publish_raw, queue_depth, status_of, wait_for_depth, watch_dead_letters, watch_status
 
@@ -46,33 +46,7 @@ class Scripted:
 @pytest.fixture
 def settings(amqp_url: str, topology: Topology, tmp_path: Path) -> Callable[..., ServiceSettings]:
     """Settings for an in-process email service in this test's namespace."""
-
-    def make(**overrides: Any) -> ServiceSettings:
-        return ServiceSettings(
-            amqp_url=amqp_url,
-            offload_namespace=topology.namespace,
-            retry_max_attempts=TEST_RETRY.max_attempts,
-            retry_first_delay=TEST_RETRY.first_delay,
-            retry_multiplier=TEST_RETRY.multiplier,
-            retry_max_delay=TEST_RETRY.max_delay,
-            inbox_url=f"sqlite+aiosqlite:///{tmp_path}/inbox.db",
-            **overrides,
-        )
-
-    return make
-
-
-@asynccontextmanager
-async def running(handler: Callable[..., Awaitable[Any]], settings: ServiceSettings) -> AsyncIterator[asyncio.Event]:
-    """The email service's runtime, in this process, with `handler` as its business logic."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(Service(name="email", handler=handler, settings=settings), stop))
-    # The service is ready once its work queue has a consumer.
-    try:
-        yield stop
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+    return lambda **overrides: service_settings(amqp_url, topology, tmp_path, **overrides)
 
 
 @pytest.fixture
