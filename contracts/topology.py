@@ -154,12 +154,9 @@ class Topology:
         status_binding = Binding(self.events.name, "job.*")
         return self._queues(GATEWAY, status_binding, f"{self.namespace}.{GATEWAY}.status", retry)
 
-    def all_services(self) -> tuple[ServiceQueues, ...]:
-        """Every consumer's queues, without delay queues (each consumer declares its own)."""
-        return (*(self.service(name) for name in SERVICE_TASKS), self.gateway())
-
     def every_queue(self, retry: RetryPolicy | None = None) -> tuple[Queue, ...]:
-        """All queues of every consumer, delay queues for `retry` included."""
+        """All queues of every consumer; delay queues only for a `retry` policy
+        (without one: what the gateway declares, as each consumer declares its own)."""
         owners = [self.service(name, retry) for name in SERVICE_TASKS] + [self.gateway(retry)]
         return tuple(queue for owner in owners for queue in owner.all())
 

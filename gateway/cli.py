@@ -96,8 +96,7 @@ async def _connect(settings: GatewaySettings) -> Broker:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await broker.connect()
             # As the gateway does, so a replay finds the exchanges and queues it needs.
-            topology = settings.topology
-            await broker.declare([queue for service in topology.all_services() for queue in service.all()])
+            await broker.declare(settings.topology.every_queue())
     except BROKER_ERRORS as error:
         await broker.close()
         raise CommandFailed(f"cannot reach the broker: {type(error).__name__}: {error}") from error

@@ -73,8 +73,8 @@ class Gateway:
         if not await self.broker.connect_when_available(self._stop):
             return
         topology = self.settings.topology
-        queues = [queue for service in topology.all_services() for queue in service.all()]
-        await self.broker.declare([*queues, *topology.gateway(self.settings.retry_policy).all()])
+        own_delays = topology.gateway(self.settings.retry_policy).delays.values()
+        await self.broker.declare([*topology.every_queue(), *own_delays])
         self.status = status_consumer(self.broker, self.folds, self.settings)
         await self.status.start()
         self.relay.wake()

@@ -43,7 +43,7 @@ async def broker(amqp_url: str, topology: Topology, amqp: AbstractRobustConnecti
     """A broker connection with the topology declared, as the gateway has it."""
     broker = Broker(amqp_url, topology, name="test-dead-letters")
     await broker.connect()
-    await broker.declare([queue for service in topology.all_services() for queue in service.all()])
+    await broker.declare(topology.every_queue())
     yield broker
     await broker.close()
 

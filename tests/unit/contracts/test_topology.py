@@ -21,7 +21,7 @@ def test_queue_and_exchange_names_are_unique_and_namespaced():
 
 def test_every_task_event_is_bound_to_exactly_one_work_queue():
     topology = Topology()
-    bound = [binding.routing_key for service in topology.all_services() for binding in service.work.bindings]
+    bound = [binding.routing_key for queue in topology.every_queue() for binding in queue.bindings]
     for event in TASK_EVENTS.values():
         assert bound.count(event.model_fields["type"].default) == 1
 
