@@ -1,5 +1,6 @@
-"""Runs declared pandas pipelines over records or stored datasets.
+"""Runs declared pandas pipelines over posted records or a stored dataset.
 
-Not built yet (the analytics_service issue). Until it is, the gateway accepts
-`POST /v1/analytics` and the jobs wait, durably, in the service's queue.
+`validation` is plain Python (no pandas), so the gateway can check a pipeline
+against inline records before accepting it; the rest of the package is the
+service, which needs the `analytics` extra.
 """

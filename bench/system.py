@@ -75,7 +75,7 @@ def running(
 
 
 @contextlib.contextmanager
-def gateway(settings: ServiceSettings, log_dir: Path) -> Iterator[str]:
+def gateway(settings: ServiceSettings, log_dir: Path, **extra_env: str) -> Iterator[str]:
     """The real gateway (one uvicorn worker, SQLite in `log_dir`); yields its base URL once ready."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -84,6 +84,7 @@ def gateway(settings: ServiceSettings, log_dir: Path) -> Iterator[str]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "DATABASE_URL": f"sqlite+aiosqlite:///{log_dir}/jobs-{port}.db",
+        **extra_env,
     }
     # "ready", not just up: the broker must be attached before the first POST
     # (a gateway without one answers 200 "degraded" and fills its outbox).

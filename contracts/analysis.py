@@ -87,7 +87,8 @@ class ValueCounts(_Operation):
 class Correlation(_Operation):
     op: Literal["correlation"] = "correlation"
     columns: Columns | None = None
-    method: Literal["pearson", "spearman", "kendall"] = "pearson"
+    # No "kendall": pandas computes it with SciPy, which the service does not install.
+    method: Literal["pearson", "spearman"] = "pearson"
 
 
 Operation = Annotated[

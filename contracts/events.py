@@ -29,6 +29,7 @@ from pydantic import (
 
 from contracts.analysis import Operation
 from contracts.notification import NotificationTarget
+from contracts.paths import path_problem
 
 SCHEMA_VERSION = "1.0"
 SUPPORTED_MAJOR = 1
@@ -136,6 +137,14 @@ class FileProcessing(BaseModel):
     )
     operations: list[FileOperation] = Field(min_length=1)
 
+    @field_validator("source")
+    @classmethod
+    def _could_be_under_a_root(cls, source: str) -> str:
+        problem = path_problem(source)
+        if problem:
+            raise ValueError(problem)
+        return source
+
     @field_validator("operations")
     @classmethod
     def _no_repeats(cls, operations: list[str]) -> list[str]:
@@ -148,31 +157,43 @@ class FileProcessingRequested(FileProcessing, Envelope):
     type: Literal["file.requested"] = "file.requested"
 
 
+NotificationProvider = Literal["webhook", "webpush", "fcm", "log"]
+
+# The address a provider's targets carry; None: any will do (the log provider writes whatever it gets).
+_PROVIDER_ADDRESS: dict[str, str | None] = {"webhook": "url", "webpush": "endpoint", "fcm": "token", "log": None}
+
+
 class Notification(BaseModel):
-    """One push notification for one or many targets of one provider."""
+    """One push notification for one or many targets of one provider.
+
+    `provider` None: the notify service's configured default, which checks
+    the targets against itself (NOTIFY_DEFAULT_PROVIDER).
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    provider: Literal["webhook", "webpush", "fcm", "log"] = "log"
+    provider: NotificationProvider | None = None
     targets: list[NotificationTarget] = Field(min_length=1, max_length=10_000)
     title: str = Field(min_length=1, max_length=256)
     body: str = Field(max_length=4096)
     data: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _targets_fit_provider(self) -> Notification:
-        expected = {
-            "webhook": "url",
-            "webpush": "endpoint",
-            "fcm": "token",
-            "log": None,
-        }[self.provider]
+    def misfit(self, provider: NotificationProvider) -> str | None:
+        """Why the targets do not suit `provider` (the first target that does not), or None."""
+        expected = _PROVIDER_ADDRESS[provider]
         for index, target in enumerate(self.targets):
             if expected is not None and target.address_field != expected:
-                raise ValueError(
-                    f"targets[{index}]: provider {self.provider!r} needs targets "
+                return (
+                    f"targets[{index}]: provider {provider!r} needs targets "
                     f"with {expected!r}, got one with {target.address_field!r}"
                 )
+        return None
+
+    @model_validator(mode="after")
+    def _targets_fit_provider(self) -> Notification:
+        problem = self.misfit(self.provider) if self.provider is not None else None
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
@@ -191,6 +212,14 @@ class Analysis(BaseModel):
     records: list[Record] | None = None
     dataset: str | None = Field(default=None, min_length=1, max_length=1024)
     operations: list[Operation] = Field(min_length=1, max_length=50)
+
+    @field_validator("dataset")
+    @classmethod
+    def _could_be_under_a_root(cls, dataset: str | None) -> str | None:
+        problem = path_problem(dataset) if dataset is not None else None
+        if problem:
+            raise ValueError(problem)
+        return dataset
 
     @model_validator(mode="after")
     def _one_input(self) -> Analysis:

@@ -1,5 +1,6 @@
-"""Processes large files by reference: checksums, CSV statistics, conversions.
+"""The file service: checksums, CSV statistics and conversions of stored files, in constant memory.
 
-Not built yet (the file_service issue). Until it is, the gateway accepts
-`POST /v1/files` and the jobs wait, durably, in the service's queue.
+Files arrive by reference (a key or URL in storage, never their bytes), are
+read as a stream, and every output goes back to storage under
+`outputs/<job_id>/`.
 """

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway.database import gateway_database
-from gateway.routes import dead_letters, health, jobs, tasks
+from gateway.routes import analytics, dead_letters, files, health, jobs, tasks
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
 from runtime.broker import Broker
@@ -40,6 +40,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,
     )
     app.include_router(tasks.router)
+    app.include_router(files.router)
+    app.include_router(analytics.router)
     app.include_router(jobs.router)
     app.include_router(dead_letters.router)
     app.include_router(health.router)

@@ -53,14 +53,24 @@ class Intake:
         self._key_ttl = key_ttl
         self._batches: Batcher[_Request, Receipt] = Batcher(self._record)
 
-    async def accept(self, task_type: TaskType, payload: BaseModel, idempotency_key: str | None = None) -> Receipt:
-        """Record the job and its event (the relay publishes it). Raises NotAccepted, KeyReused."""
+    async def accept(
+        self,
+        task_type: TaskType,
+        payload: BaseModel,
+        idempotency_key: str | None = None,
+        identity: bytes | None = None,
+    ) -> Receipt:
+        """Record the job and its event (the relay publishes it). Raises NotAccepted, KeyReused.
+
+        `identity` is what makes two requests with one Idempotency-Key the same
+        request; by default the payload itself."""
         # The payload was validated as the request body, by the same model the
         # event extends; only the envelope's defaults are new.
         event = TASK_EVENTS[task_type].model_construct(**payload.__dict__)
         request_hash = None
         if idempotency_key is not None:
-            request_hash = idempotency.request_hash(task_type.value.encode(), payload.model_dump_json().encode())
+            identity = identity if identity is not None else payload.model_dump_json().encode()
+            request_hash = idempotency.request_hash(task_type.value.encode(), identity)
         return await self._batches.submit(_Request(task_type, event, idempotency_key, request_hash))
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from runtime.batch import Batcher
 from runtime.broker import Broker
 from runtime.consumer import Consumer
 from runtime.database import Database
+from storage import Storage
 
 log = structlog.get_logger("offload.gateway")
 
@@ -34,6 +35,7 @@ class Gateway:
     db: Database
     broker: Broker
     store: JobStore = field(init=False)
+    storage: Storage = field(init=False)
     intake: Intake = field(init=False)
     outbox: Outbox = field(init=False)
     relay: Relay = field(init=False)
@@ -44,6 +46,7 @@ class Gateway:
 
     def __post_init__(self) -> None:
         self.store = JobStore(self.db)
+        self.storage = self.settings.storage()
         self.intake = Intake(self.db, key_ttl=self.settings.idempotency_key_ttl)
         self.outbox = Outbox(self.db)
         # Status events arrive three per job; folding them in batches keeps

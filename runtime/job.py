@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from uuid import UUID
 
 from contracts.events import Progress
 
 ReportProgress = Callable[[Progress], Awaitable[None]]
+T = TypeVar("T")
+
+# Seconds between looks at a worker thread's tally.
+TALLY_EVERY = 0.5
 
 
 class JobContext:
@@ -41,3 +49,39 @@ class JobContext:
             return
         self._last_report = now
         await self._report(Progress(done=done, total=total, unit=unit))
+
+
+@dataclass
+class Tally:
+    """How far blocking work in a worker thread has got: the thread counts, the event loop reads.
+
+    Plain ints written by one thread, so no lock is needed. `cancelled` is set
+    when the job is cancelled (a shutdown), so the thread can stop early.
+    """
+
+    done: int = 0
+    total: int | None = None
+    unit: str = "items"
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+async def in_thread(job: JobContext, tally: Tally, work: Callable[..., T], *args: Any) -> T:
+    """Run blocking `work(*args)` in a worker thread, reporting `tally` as the job's progress.
+
+    The event loop stays free meanwhile: a loop blocked by pandas or hashing
+    misses the broker's heartbeats, loses its connection, and the job is
+    delivered, and done, twice.
+    """
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        while not (await asyncio.wait({running}, timeout=TALLY_EVERY))[0]:
+            if tally.done:
+                done = tally.done if tally.total is None else min(tally.done, tally.total)
+                await job.progress(done, tally.total, tally.unit)
+    except BaseException:
+        tally.cancelled.set()  # the thread itself cannot be cancelled: ask it to stop
+        raise
+    result = running.result()
+    if tally.total is not None:
+        await job.progress(tally.total, tally.total, tally.unit)
+    return result

@@ -1,4 +1,8 @@
-"""POST endpoints that accept work: one per task type, each answering 202 at once."""
+"""POST endpoints that accept work, each answering 202 at once, and the acceptance they share.
+
+Files and analytics have modules of their own (`files`, `analytics`): they also
+deal with uploads and storage.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from fastapi import APIRouter, Header, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from contracts.events import Analysis, Email, FileProcessing, Notification, TaskType
+from contracts.events import Email, Notification, TaskType
 from gateway.idempotency import KeyReused
 from gateway.intake import NotAccepted
 from gateway.routes.deps import GatewayDep
@@ -27,14 +31,6 @@ class EmailRequest(Email):
     )
 
 
-class FileRequest(FileProcessing):
-    model_config = STRICT | ConfigDict(
-        json_schema_extra={
-            "examples": [{"source": "inbox/orders.csv", "operations": ["checksum", "csv_stats", "csv_to_parquet"]}]
-        }
-    )
-
-
 class NotificationRequest(Notification):
     model_config = STRICT | ConfigDict(
         json_schema_extra={
@@ -44,19 +40,6 @@ class NotificationRequest(Notification):
                     "targets": [{"url": "https://hooks.example.com/offload"}],
                     "title": "Build finished",
                     "body": "All green",
-                }
-            ]
-        }
-    )
-
-
-class AnalysisRequest(Analysis):
-    model_config = STRICT | ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "records": [{"city": "Oslo", "amount": 3.5}, {"city": "Rome", "amount": 2}],
-                    "operations": [{"op": "groupby", "by": ["city"], "aggregations": {"amount": ["sum"]}}],
                 }
             ]
         }
@@ -85,20 +68,27 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def _accept(gateway: GatewayDep, task_type: TaskType, body: BaseModel, key: str | None) -> JSONResponse:
+def not_accepted(reason: str) -> HTTPException:
+    """A 503 for a job that could not be recorded: nothing was kept, so the client tries again."""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=f"job not accepted: {reason}; nothing was recorded, try again",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def accept(
+    gateway: GatewayDep, task_type: TaskType, body: BaseModel, key: str | None, identity: bytes | None = None
+) -> JSONResponse:
     try:
-        receipt = await gateway.intake.accept(task_type, body, idempotency_key=key)
+        receipt = await gateway.intake.accept(task_type, body, idempotency_key=key, identity=identity)
     except KeyReused as error:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"Idempotency-Key {key!r} was already used with a different request",
         ) from error
     except NotAccepted as error:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"job not accepted: {error}; nothing was recorded, try again",
-            headers={"Retry-After": "5"},
-        ) from error
+        raise not_accepted(str(error)) from error
     if not receipt.replayed:
         gateway.relay.wake()
     headers = {"Location": receipt.body["status_url"]}
@@ -110,22 +100,10 @@ async def _accept(gateway: GatewayDep, task_type: TaskType, body: BaseModel, key
 @router.post("/emails", status_code=202, response_model=Accepted, responses=RESPONSES)
 async def send_email(body: EmailRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
     """Send an email in the background."""
-    return await _accept(gateway, TaskType.email, body, key)
-
-
-@router.post("/files", status_code=202, response_model=Accepted, responses=RESPONSES)
-async def process_file(body: FileRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
-    """Process a file already in storage (checksum, CSV statistics, conversions)."""
-    return await _accept(gateway, TaskType.file, body, key)
+    return await accept(gateway, TaskType.email, body, key)
 
 
 @router.post("/notifications", status_code=202, response_model=Accepted, responses=RESPONSES)
 async def send_notification(body: NotificationRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
     """Push a notification to one or many targets."""
-    return await _accept(gateway, TaskType.notification, body, key)
-
-
-@router.post("/analytics", status_code=202, response_model=Accepted, responses=RESPONSES)
-async def run_analysis(body: AnalysisRequest, gateway: GatewayDep, key: IdempotencyKey = None) -> JSONResponse:
-    """Run a declared pandas pipeline over records or a stored dataset."""
-    return await _accept(gateway, TaskType.analysis, body, key)
+    return await accept(gateway, TaskType.notification, body, key)

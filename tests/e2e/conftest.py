@@ -1,3 +1,13 @@
 """End-to-end tests run the system as separate processes (see `support.system`)."""
 
-from support.system import email_service, gateway, processes, smtp_server  # noqa: F401 - fixtures
+from support.s3 import s3_bucket, s3_endpoint  # noqa: F401, E402 - fixtures
+from support.system import (  # noqa: F401 - fixtures
+    analytics_service,
+    email_service,
+    file_service,
+    gateway,
+    notify_service,
+    processes,
+    service_process,
+    smtp_server,
+)

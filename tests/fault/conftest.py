@@ -12,7 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from support.rabbit_node import RabbitNode, rabbitmq_installed
-from support.system import email_service, gateway, ledger_service, processes, smtp_server  # noqa: F401 - fixtures
+from support.system import (  # noqa: F401 - fixtures
+    email_service,
+    gateway,
+    ledger_service,
+    processes,
+    service_process,
+    smtp_server,
+)
 
 
 @pytest.fixture

@@ -28,11 +28,13 @@ def service_settings(amqp_url: str, topology: Topology, tmp_path: Path, **overri
 
 
 @asynccontextmanager
-async def running(handler: Callable[..., Awaitable[Any]], settings: ServiceSettings) -> AsyncIterator[asyncio.Event]:
-    """The email service's runtime with `handler` as its business logic; set the
-    yielded event to stop it as SIGTERM would."""
+async def running(
+    handler: Callable[..., Awaitable[Any]], settings: ServiceSettings, name: str = "email"
+) -> AsyncIterator[asyncio.Event]:
+    """The runtime of service `name` (email by default) with `handler` as its business
+    logic; set the yielded event to stop it as SIGTERM would."""
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(Service(name="email", handler=handler, settings=settings), stop))
+    task = asyncio.create_task(serve(Service(name=name, handler=handler, settings=settings), stop))
     try:
         yield stop
     finally:

@@ -71,6 +71,7 @@ def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., Gate
             "PORT": str(port),
             "HOST": "127.0.0.1",
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/jobs-{port}.db",
+            "FILE_STORAGE_ROOT": str(tmp_path / "files"),
             **env,
         }
         # Fully ready means attached to the broker, so its status queue exists.
@@ -100,42 +101,74 @@ def smtp_server() -> Iterator[Callable[..., tuple[RecordingHandler, int]]]:
 
 
 @pytest.fixture
-def email_service(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., Process]:
-    def start(smtp_port: int, **env: str) -> Process:
+def service_process(processes, amqp_url, topology, tmp_path) -> Callable[..., Process]:
+    """Start a service module in the test's namespace, with a health port and an inbox of its
+    own: one per service, shared by all its copies in a test, as on one host."""
+
+    def start(module: str, inbox: str, env: dict[str, str], wait: bool = True) -> Process:
         health = free_port()
         settings = {
             **broker_env(amqp_url, topology),
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port),
-            "SMTP_TIMEOUT": "10",
             "HEALTH_PORT": str(health),
             "HEALTH_HOST": "127.0.0.1",
-            # One inbox for all copies of the service in a test, as on one host.
-            "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/email-inbox.db",
+            "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/{inbox}-inbox.db",
             **env,
         }
-        return processes("email_service", settings, health_url=f"http://127.0.0.1:{health}/readyz")
+        return processes(module, settings, health_url=f"http://127.0.0.1:{health}/readyz", wait=wait)
 
     return start
 
 
 @pytest.fixture
-def ledger_service(processes, amqp_url, topology, tmp_path) -> Callable[..., Process]:
+def email_service(service_process) -> Callable[..., Process]:
+    def start(smtp_port: int, **env: str) -> Process:
+        smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TIMEOUT": "10"}
+        return service_process("email_service", "email", {**smtp, **env})
+
+    return start
+
+
+@pytest.fixture
+def ledger_service(service_process, tmp_path) -> Callable[..., Process]:
     """Start `support.ledger_service`; its effects go to `tmp_path / "ledger"`."""
 
     def start(wait: bool = True, **env: str) -> Process:
-        health = free_port()
-        settings = {
-            **broker_env(amqp_url, topology),
-            "PYTHONPATH": str(ROOT / "tests"),
-            "LEDGER_PATH": str(tmp_path / "ledger"),
-            "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/ledger-inbox.db",
-            "HEALTH_PORT": str(health),
-            "HEALTH_HOST": "127.0.0.1",
-            **env,
+        ledger = {"PYTHONPATH": str(ROOT / "tests"), "LEDGER_PATH": str(tmp_path / "ledger")}
+        return service_process("support.ledger_service", "ledger", {**ledger, **env}, wait=wait)
+
+    return start
+
+
+@pytest.fixture
+def file_service(service_process, tmp_path) -> Callable[..., Process]:
+    """Start `file_service` on the same storage root as the `gateway` fixture's."""
+
+    def start(**env: str) -> Process:
+        return service_process("file_service", "file", {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env})
+
+    return start
+
+
+@pytest.fixture
+def notify_service(service_process, tmp_path) -> Callable[..., Process]:
+    def start(**env: str) -> Process:
+        notify = {
+            "NOTIFY_TIMEOUT": "5",
+            # One deliveries table for all copies of the service in a test, as on one host.
+            "NOTIFY_DELIVERIES_URL": f"sqlite+aiosqlite:///{tmp_path}/notify-deliveries.db",
         }
-        return processes(
-            "support.ledger_service", settings, health_url=f"http://127.0.0.1:{health}/readyz", wait=wait
+        return service_process("notify_service", "notify", {**notify, **env})
+
+    return start
+
+
+@pytest.fixture
+def analytics_service(service_process, tmp_path) -> Callable[..., Process]:
+    """Start `analytics_service`; pass FILE_STORAGE_ROOT (and the gateway the same) to share files."""
+
+    def start(**env: str) -> Process:
+        return service_process(
+            "analytics_service", "analytics", {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env}
         )
 
     return start

@@ -5,8 +5,11 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from analytics_service.settings import AnalyticsSettings
 from email_service.settings import EmailSettings
+from file_service.settings import FileSettings
 from gateway.settings import GatewaySettings
+from notify_service.settings import NotifySettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -15,7 +18,7 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
     return {(field.validation_alias or name).upper() for name, field in settings.model_fields.items()}
 
 
-@pytest.mark.parametrize("settings", [GatewaySettings, EmailSettings])
+@pytest.mark.parametrize("settings", [GatewaySettings, EmailSettings, FileSettings, NotifySettings, AnalyticsSettings])
 def test_every_setting_is_listed(settings):
     listed = {
         line.lstrip("# ").split("=", 1)[0]
@@ -25,7 +28,7 @@ def test_every_setting_is_listed(settings):
     assert env_names(settings) - listed == set()
 
 
-@pytest.mark.parametrize("settings", [GatewaySettings, EmailSettings])
+@pytest.mark.parametrize("settings", [GatewaySettings, EmailSettings, FileSettings, NotifySettings, AnalyticsSettings])
 def test_listed_values_are_the_defaults(settings, monkeypatch):
     for name in env_names(settings):
         monkeypatch.delenv(name, raising=False)

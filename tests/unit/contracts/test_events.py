@@ -119,6 +119,17 @@ def test_notification_requested_refuses(fields, error):
         NotificationRequested(title="t", body="b", **fields)
 
 
+def test_a_notification_without_a_provider_leaves_the_choice_and_the_target_check_to_the_service():
+    mixed = [{"url": "https://h.example.com"}, {"token": "device-1"}]
+
+    event = NotificationRequested(title="t", body="b", targets=mixed)
+
+    assert event.provider is None
+    assert NotificationRequested.model_validate_json(event.model_dump_json()).provider is None
+    assert event.misfit("log") is None
+    assert event.misfit("webhook") == "targets[1]: provider 'webhook' needs targets with 'url', got one with 'token'"
+
+
 def test_file_operations_are_a_closed_list_without_repeats():
     with pytest.raises(ValidationError, match="Input should be 'checksum'"):
         FileProcessingRequested(source="a.csv", operations=["rm -rf"])
@@ -156,3 +167,29 @@ def test_a_message_read_off_the_wire_must_carry_its_ids():
     # ... a publisher may not: a redelivery would get new ones.
     with pytest.raises(ValidationError, match="a published message must carry message_id, job_id"):
         EmailRequested.model_validate(wire, context=FROM_THE_WIRE)
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("../etc/passwd", "climbs out"),
+        ("inbox/../../x", "climbs out"),
+        ("/etc/passwd", "absolute path"),
+        ("file:///srv/files/%2e%2e/x", "climbs out"),
+        ("a\x00b", "control character"),
+    ],
+)
+def test_a_file_source_that_could_never_be_under_a_root_is_refused(source, says):
+    with pytest.raises(ValidationError, match=says):
+        FileProcessingRequested(source=source, operations=["checksum"])
+
+
+def test_file_sources_under_a_root_are_accepted():
+    for source in ("inbox/orders.csv", "./a/b..c.csv", "s3://bucket/files/x.csv", "file:///srv/files/x.csv"):
+        assert FileProcessingRequested(source=source, operations=["checksum"]).source == source
+
+
+def test_an_analysis_dataset_that_climbs_out_is_refused():
+    with pytest.raises(ValidationError, match="climbs out"):
+        AnalysisRequested(dataset="../data.parquet", operations=[{"op": "describe"}])
+    assert AnalysisRequested(dataset="datasets/sales.parquet", operations=[{"op": "describe"}]).dataset

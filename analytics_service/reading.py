@@ -1,0 +1,165 @@
+"""Reading a dataset from storage: its schema first, then only the columns the pipeline uses, in batches.
+
+Formats go by the file's suffix: `.parquet` (or `.pq`), `.csv`, and `.jsonl`
+(or `.ndjson`, the form the gateway stores large inline batches in). Parquet
+knows its row count and types up front; a CSV's types are inferred from its
+first block and then imposed on the rest, so a later cell that does not fit
+fails the job with a precise message instead of changing a column's type.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from analytics_service.limits import Limits
+from runtime.errors import PermanentError
+from runtime.job import Tally
+from storage import Storage
+
+Format = Literal["parquet", "csv", "jsonl"]
+SUFFIXES: dict[str, Format] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+CSV_BLOCK_BYTES = 16 * 1024 * 1024
+
+
+class DatasetUnreadable(PermanentError):
+    """The file is not what its suffix says, or a value does not fit its column's type."""
+
+
+def dataset_format(key: str) -> Format:
+    lowered = key.lower()
+    for suffix, found in SUFFIXES.items():
+        if lowered.endswith(suffix):
+            return found
+    raise DatasetUnreadable(f"{key!r}: unknown dataset format; give a .parquet, .csv or .jsonl file")
+
+
+@contextlib.contextmanager
+def unreadable_as_permanent(key: str) -> Iterator[None]:
+    try:
+        yield
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError) as error:
+        raise DatasetUnreadable(f"cannot read {key!r}: {error}") from error
+
+
+class ParquetDataset:
+    def __init__(self, storage: Storage, key: str, limits: Limits, progress: Tally) -> None:
+        self._storage = storage
+        self._key = key
+        self._limits = limits
+        self._progress = progress
+        self._file = storage.open_read(key)
+        try:
+            with storage.translate_errors(key), unreadable_as_permanent(key):
+                self._parquet = pq.ParquetFile(self._file)
+        except BaseException:
+            self._file.close()
+            raise
+        self.schema: pa.Schema = self._parquet.schema_arrow
+        self.rows: int = self._parquet.metadata.num_rows
+        limits.check_rows(self.rows)
+        progress.total, progress.unit = self.rows, "rows"
+
+    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        with self._storage.translate_errors(self._key), unreadable_as_permanent(self._key):
+            for batch in self._parquet.iter_batches(batch_size=self._limits.chunk_rows, columns=columns):
+                yield batch
+                self._progress.done += batch.num_rows
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class CsvDataset:
+    def __init__(self, storage: Storage, key: str, limits: Limits, progress: Tally) -> None:
+        self._storage = storage
+        self._key = key
+        self._limits = limits
+        self._progress = progress
+        progress.total, progress.unit = storage.stat(key).size, "bytes"
+        with self._reader() as (reader, _):
+            inferred = reader.schema
+        # A column empty in the first block is text: null is no type to hold to.
+        self.schema = pa.schema(
+            [pa.field(field.name, pa.string()) if pa.types.is_null(field.type) else field for field in inferred]
+        )
+        self.rows: int | None = None
+
+    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        types = {name: self.schema.field(name).type for name in columns}
+        with self._reader(include_columns=columns, column_types=types) as (reader, file):
+            for batch in reader:
+                yield batch
+                self._progress.done = file.tell()
+
+    @contextlib.contextmanager
+    def _reader(self, **convert: Any) -> Iterator[Any]:
+        file = self._storage.open_read(self._key)
+        try:
+            with self._storage.translate_errors(self._key), unreadable_as_permanent(self._key):
+                reader = pacsv.open_csv(
+                    file,
+                    read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                    # An empty cell is a null, as pandas reads it, in text columns too.
+                    convert_options=pacsv.ConvertOptions(strings_can_be_null=True, **convert),
+                )
+                yield reader, file
+        finally:
+            file.close()
+
+    def close(self) -> None:
+        """Each read opens and closes its own file."""
+
+
+def read_json_lines(storage: Storage, key: str, limits: Limits, progress: Tally) -> list[dict[str, Any]]:
+    """Records stored one JSON object per line (as the gateway stores large inline batches)."""
+    progress.total, progress.unit = storage.stat(key).size, "bytes"
+    records: list[dict[str, Any]] = []
+    with storage.translate_errors(key), contextlib.closing(storage.open_read(key)) as file:
+        for number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise DatasetUnreadable(f"{key!r} line {number}: not JSON: {error}") from error
+            if not isinstance(record, dict):
+                raise DatasetUnreadable(f"{key!r} line {number}: a record must be a JSON object")
+            records.append(record)
+            limits.check_rows(len(records))
+            progress.done += len(line)
+    return records
+
+
+def read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The same batches, the next one read by a helper thread while the caller works on this one.
+
+    Decoding Parquet or CSV releases the GIL, so reading overlaps with pandas;
+    it costs one batch more in memory.
+    """
+    source = iter(batches)
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
+        upcoming = reader.submit(next, source, None)
+        while (batch := upcoming.result()) is not None:
+            upcoming = reader.submit(next, source, None)
+            yield batch
+
+
+def open_dataset(storage: Storage, key: str, limits: Limits, progress: Tally) -> ParquetDataset | CsvDataset:
+    fmt = dataset_format(key)
+    if fmt == "parquet":
+        return ParquetDataset(storage, key, limits, progress)
+    return CsvDataset(storage, key, limits, progress)

@@ -1,0 +1,119 @@
+"""A result table as JSON for the job, or as files in storage when it is large.
+
+JSON encoding (documented in the README):
+
+- missing values (NaN, None, NaT, pd.NA) are `null`;
+- infinities are the strings `"Infinity"` and `"-Infinity"` (JSON has no
+  literal for them, and a string keeps them apart from missing values);
+- datetimes are ISO 8601 strings, with their UTC offset when the column has
+  a time zone; dates are `YYYY-MM-DD`; durations are ISO 8601 durations;
+- numpy numbers become JSON numbers; anything else becomes its text.
+
+The CSV file is safe to open in a spreadsheet: a text cell starting with
+`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
+advice against formula injection), unless it is a plain number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types
+
+from storage import Storage
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+PREVIEW_ROWS = 10
+
+
+def json_value(value: Any) -> Any:
+    """One cell as a JSON-safe value (see the module's docstring)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta | dt.timedelta):
+        return pd.Timedelta(value).isoformat()
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    return str(value)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = [str(name) for name in frame.columns]
+    cells = [[json_value(value) for value in frame[name].tolist()] for name in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)] if columns else []
+
+
+def inline_result(frame: pd.DataFrame, max_rows: int, max_bytes: int) -> dict[str, Any] | None:
+    """The result with its records, or None when it is too big to travel on the job."""
+    if len(frame) > max_rows:
+        return None
+    records = json_records(frame)
+    if len(json.dumps(records, separators=(",", ":"))) > max_bytes:
+        return None
+    return {**_shape(frame), "records": records}
+
+
+def file_result(frame: pd.DataFrame, storage: Storage, prefix: str) -> dict[str, Any]:
+    """Write the table as Parquet and as CSV under `prefix`; the job gets their URLs and a preview."""
+    files = {}
+    for suffix, write in (("parquet", _write_parquet), ("csv", _write_csv)):
+        key = f"{prefix}/result.{suffix}"
+        with storage.translate_errors(key), storage.open_write(key) as file:
+            write(frame, file)
+        files[suffix] = storage.url(key)
+    return {**_shape(frame), "files": files, "preview": json_records(frame.head(PREVIEW_ROWS))}
+
+
+def _shape(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"rows": len(frame), "columns": [str(name) for name in frame.columns]}
+
+
+def _write_parquet(frame: pd.DataFrame, file: Any) -> None:
+    frame.to_parquet(file, engine="pyarrow", index=False, compression="zstd")
+
+
+def _write_csv(frame: pd.DataFrame, file: Any) -> None:
+    formula_safe(frame).to_csv(file, index=False, mode="wb", encoding="utf-8")
+
+
+def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells (and header) cannot start a spreadsheet formula; numbers stay numbers."""
+    safe = frame.copy()
+    safe.columns = [neutralise(str(name)) for name in frame.columns]
+    for position, name in enumerate(frame.columns):
+        column = frame[name]
+        if types.is_numeric_dtype(column.dtype) or types.is_datetime64_any_dtype(column.dtype):
+            continue
+        safe.isetitem(position, column.map(_neutralise_cell, na_action="ignore"))
+    return safe
+
+
+def neutralise(text: str) -> str:
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def _neutralise_cell(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else value

@@ -1,0 +1,34 @@
+"""Reading a stored file in a worker thread, counted on the job's tally."""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from runtime.job import Tally
+
+
+class Cancelled(Exception):
+    """The job was cancelled (the service is shutting down); the thread stops at its next read."""
+
+
+class MeteredReader(io.RawIOBase):
+    """A read-only file that counts what passes through it, and stops when the job is cancelled."""
+
+    def __init__(self, file: BinaryIO, tally: Tally) -> None:
+        self._file = file
+        self._tally = tally
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._tally.cancelled.is_set():
+            raise Cancelled("the job was cancelled")
+        count = self._file.readinto(buffer)  # type: ignore[attr-defined]
+        self._tally.done += count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()

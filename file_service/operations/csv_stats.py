@@ -1,0 +1,80 @@
+"""Row count, column names, nulls per column, and min/max/mean of numeric columns, block by block."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
+
+from file_service.operations.csv_reading import scan_csv
+from file_service.source import Outcome, Source
+
+
+def csv_stats(source: Source, max_columns: int) -> Outcome:
+    return Outcome(scan_csv(source, max_columns, _statistics))
+
+
+class ColumnStats:
+    def __init__(self, field: pa.Field) -> None:
+        self.name = field.name
+        self.type = field.type
+        self.numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        self.nulls = 0
+        self.count = 0
+        self.total = 0.0
+        self.min: Any = None
+        self.max: Any = None
+
+    def add(self, column: pa.Array) -> None:
+        self.nulls += column.null_count
+        if not self.numeric or column.null_count == len(column):
+            return
+        self.count += len(column) - column.null_count
+        self.total += pc.sum(column.cast(pa.float64())).as_py()
+        bounds = pc.min_max(column)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        self.min = low if self.min is None else min(self.min, low)
+        self.max = high if self.max is None else max(self.max, high)
+
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {"name": self.name, "type": _type_name(self.type), "nulls": self.nulls}
+        if self.numeric:
+            mean = self.total / self.count if self.count else None
+            summary |= {"min": _json_number(self.min), "max": _json_number(self.max), "mean": _json_number(mean)}
+        return summary
+
+
+def _statistics(reader: csv.CSVStreamingReader) -> dict[str, Any]:
+    columns = [ColumnStats(field) for field in reader.schema]
+    rows = 0
+    for batch in reader:
+        rows += batch.num_rows
+        for column, stats in zip(batch.columns, columns, strict=True):
+            stats.add(column)
+    return {"rows": rows, "columns": [stats.summary() for stats in columns]}
+
+
+def _type_name(arrow_type: pa.DataType) -> str:
+    for is_kind, name in (
+        (pa.types.is_integer, "integer"),
+        (pa.types.is_floating, "float"),
+        (pa.types.is_boolean, "boolean"),
+        (pa.types.is_timestamp, "datetime"),
+        (pa.types.is_date, "date"),
+        (pa.types.is_time, "time"),
+        (pa.types.is_null, "empty"),
+    ):
+        if is_kind(arrow_type):
+            return name
+    return "text"
+
+
+def _json_number(value: float | int | None) -> float | int | str | None:
+    """JSON has no infinities or NaN: infinities are written as the strings "Infinity" and
+    "-Infinity", NaN as null (as analytics_service writes them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value

@@ -1,0 +1,95 @@
+"""Results as JSON (NaN, infinities, times) and as files (Parquet, and CSV safe in a spreadsheet)."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analytics_service.results import file_result, formula_safe, inline_result, json_records, json_value
+from storage.local import LocalStorage
+
+
+def test_nan_is_null_and_infinities_are_strings():
+    frame = pd.DataFrame({"x": [1.5, np.nan, np.inf, -np.inf], "n": pd.array([1, None, 3, 4], dtype="Int64")})
+
+    records = json_records(frame)
+
+    assert records == [
+        {"x": 1.5, "n": 1},
+        {"x": None, "n": None},
+        {"x": "Infinity", "n": 3},
+        {"x": "-Infinity", "n": 4},
+    ]
+    json.dumps(records, allow_nan=False)  # strict JSON: no NaN or Infinity literals
+
+
+def test_datetimes_are_iso_8601_with_their_offset():
+    frame = pd.DataFrame(
+        {
+            "aware": pd.to_datetime(["2024-03-31T01:15:00+02:00", None], utc=True).tz_convert("Europe/Oslo"),
+            "naive": pd.to_datetime(["2024-01-02 03:04:05.5", "2024-01-03"], format="ISO8601"),
+            "took": pd.to_timedelta(["1h", "90s"]),
+        }
+    )
+
+    assert json_records(frame) == [
+        {"aware": "2024-03-31T00:15:00+01:00", "naive": "2024-01-02T03:04:05.500000", "took": "P0DT1H0M0S"},
+        {"aware": None, "naive": "2024-01-03T00:00:00", "took": "P0DT0H1M30S"},
+    ]
+
+
+def test_numpy_scalars_become_json_numbers():
+    assert json_value(np.int64(7)) == 7 and type(json_value(np.int64(7))) is int
+    assert json_value(np.bool_(True)) is True
+    assert json_value(np.float32(np.nan)) is None
+
+
+def test_small_results_are_inline_and_large_ones_are_not():
+    frame = pd.DataFrame({"x": range(10)})
+
+    assert inline_result(frame, max_rows=10, max_bytes=1000) == {
+        "rows": 10,
+        "columns": ["x"],
+        "records": [{"x": value} for value in range(10)],
+    }
+    assert inline_result(frame, max_rows=9, max_bytes=1000) is None
+    assert inline_result(frame, max_rows=10, max_bytes=20) is None
+
+
+def test_formula_cells_are_neutralised_and_numbers_stay_numbers():
+    frame = pd.DataFrame(
+        {
+            "text": ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "-5", "+1.5e3", None],
+            "amount": [-1.5, 2, -3, 4, 5, 6, 7, -8, 9, 10],
+            "=HYPERLINK(1)": range(10),
+        }
+    )
+
+    safe = formula_safe(frame)
+
+    neutralised = ["'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "plain", "-5"]
+    assert safe["text"].tolist()[:8] == neutralised
+    assert safe["text"][8] == "+1.5e3" and pd.isna(safe["text"][9])
+    assert safe["amount"].tolist() == frame["amount"].tolist()
+    assert safe.columns.tolist() == ["text", "amount", "'=HYPERLINK(1)"]
+    assert frame["text"][0] == "=1+2"  # the frame itself is untouched
+
+
+def test_large_results_are_written_as_parquet_and_safe_csv(tmp_path):
+    storage = LocalStorage(tmp_path)
+    frame = pd.DataFrame({"name": ["=cmd()", "ok"], "value": [-1.0, np.inf]})
+
+    result = file_result(frame, storage, "results/job-1")
+
+    assert result["files"] == {
+        "parquet": storage.url("results/job-1/result.parquet"),
+        "csv": storage.url("results/job-1/result.csv"),
+    }
+    assert result["rows"] == 2 and result["columns"] == ["name", "value"]
+    assert result["preview"] == [{"name": "=cmd()", "value": -1.0}, {"name": "ok", "value": "Infinity"}]
+    assert pq.read_table(tmp_path / "results/job-1/result.parquet").to_pandas().equals(frame)
+    rows = list(csv.reader(io.StringIO((tmp_path / "results/job-1/result.csv").read_text())))
+    assert rows == [["name", "value"], ["'=cmd()", "-1.0"], ["ok", "inf"]]
