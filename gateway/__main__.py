@@ -12,7 +12,14 @@ from runtime.logs import configure_logging
 def main() -> None:
     settings = GatewaySettings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":
