@@ -76,6 +76,7 @@ class ParquetDataset:
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         with self._storage.translate_errors(self._key), unreadable_as_permanent(self._key):
             for batch in self._parquet.iter_batches(batch_size=self._limits.chunk_rows, columns=columns):
+                self._progress.stop_if_cancelled()
                 yield batch
                 self._progress.done += batch.num_rows
 
@@ -102,6 +103,7 @@ class CsvDataset:
         types = {name: self.schema.field(name).type for name in columns}
         with self._reader(include_columns=columns, column_types=types) as (reader, file):
             for batch in reader:
+                self._progress.stop_if_cancelled()
                 yield batch
                 self._progress.done = file.tell()
 

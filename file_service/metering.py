@@ -8,10 +8,6 @@ from typing import BinaryIO
 from runtime.job import Tally
 
 
-class Cancelled(Exception):
-    """The job was cancelled (the service is shutting down); the thread stops at its next read."""
-
-
 class MeteredReader(io.RawIOBase):
     """A read-only file that counts what passes through it, and stops when the job is cancelled."""
 
@@ -23,8 +19,7 @@ class MeteredReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._tally.cancelled.is_set():
-            raise Cancelled("the job was cancelled")
+        self._tally.stop_if_cancelled()
         count = self._file.readinto(buffer)  # type: ignore[attr-defined]
         self._tally.done += count
         return count

@@ -51,18 +51,27 @@ class JobContext:
         await self._report(Progress(done=done, total=total, unit=unit))
 
 
+class Cancelled(Exception):
+    """The job was cancelled (the service is shutting down) while its worker thread ran."""
+
+
 @dataclass
 class Tally:
     """How far blocking work in a worker thread has got: the thread counts, the event loop reads.
 
     Plain ints written by one thread, so no lock is needed. `cancelled` is set
-    when the job is cancelled (a shutdown), so the thread can stop early.
+    when the job is cancelled (a shutdown): the thread calls `stop_if_cancelled`
+    between steps, so that it stops early instead of working for nobody.
     """
 
     done: int = 0
     total: int | None = None
     unit: str = "items"
     cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def stop_if_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("the job was cancelled")
 
 
 async def in_thread(job: JobContext, tally: Tally, work: Callable[..., T], *args: Any) -> T:
@@ -80,6 +89,8 @@ async def in_thread(job: JobContext, tally: Tally, work: Callable[..., T], *args
                 await job.progress(done, tally.total, tally.unit)
     except BaseException:
         tally.cancelled.set()  # the thread itself cannot be cancelled: ask it to stop
+        # Nobody awaits it any more: take its outcome (often `Cancelled`) so asyncio does not report it.
+        running.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
         raise
     result = running.result()
     if tally.total is not None:

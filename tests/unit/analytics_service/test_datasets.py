@@ -16,7 +16,7 @@ from analytics_service.frames import schema_of_frame
 from analytics_service.limits import Limits, TooLarge
 from analytics_service.reading import DatasetUnreadable
 from contracts.events import Analysis
-from runtime.job import Tally
+from runtime.job import Cancelled, Tally
 from storage.local import LocalStorage
 
 ROWS = 500
@@ -75,6 +75,18 @@ def test_groupby_in_batches_matches_pandas(storage, frame, dataset):
     assert_frame_equal(outcome.table, expected, check_dtype=False, check_exact=False, rtol=1e-12)
     assert outcome.input_rows == ROWS
     assert progress.done == progress.total and progress.unit == ("rows" if dataset.endswith("parquet") else "bytes")
+
+
+@pytest.mark.parametrize("dataset", ["sales.parquet", "sales.csv"])
+def test_a_cancelled_job_stops_reading_at_the_next_batch(storage, dataset, monkeypatch):
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 4096)  # several batches from the small CSV too
+    progress = Tally()
+    batches = reading.open_dataset(storage, dataset, LIMITS, progress).batches(["amount"])
+    next(batches)
+
+    progress.cancelled.set()  # as `in_thread` does when the service shuts down
+    with pytest.raises(Cancelled):
+        next(batches)
 
 
 @pytest.mark.parametrize("dataset", ["sales.parquet", "sales.csv"])
