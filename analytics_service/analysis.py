@@ -18,7 +18,15 @@ from analytics_service.chunks import ChunkPlan, chunk_plan
 from analytics_service.frames import frame_from_records, schema_of_arrow, schema_of_frame
 from analytics_service.limits import Limits
 from analytics_service.pipeline import run_pipeline
-from analytics_service.reading import dataset_format, open_dataset, read_ahead, read_json_lines
+from analytics_service.reading import (
+    ColumnWidened,
+    CsvDataset,
+    ParquetDataset,
+    dataset_format,
+    open_dataset,
+    read_ahead,
+    read_json_lines,
+)
 from contracts.analysis import Operation
 from contracts.events import Analysis
 from contracts.pipeline_check import PipelineInvalid, Schema, check_pipeline, source_columns
@@ -64,21 +72,31 @@ def analyse_dataset(
     storage: Storage, key: str, operations: Sequence[Operation], limits: Limits, progress: Tally
 ) -> Outcome:
     limits.check_bytes(storage.stat(key).size)
-    dataset = open_dataset(storage, key, limits, progress)
-    try:
-        schema = schema_of_arrow(dataset.schema)
-        check(schema, operations)
-        columns = source_columns(schema, operations)
-        limits.check_columns(len(columns))
-        batches = _CountedBatches(read_ahead(dataset.batches(columns)), limits)
-        empty = dataset.schema.empty_table().select(columns)
-        plan = chunk_plan({name: schema[name] for name in columns}, operations)
-        if plan is not None:
-            table = _in_chunks(batches, empty, plan, limits)
-        else:
-            table = run_pipeline(_whole(batches, empty, limits), operations)
-    finally:
-        dataset.close()
+    column_types: dict[str, pa.DataType] = {}
+    while True:
+        dataset = open_dataset(storage, key, limits, progress, column_types)
+        try:
+            return _analyse_dataset(dataset, operations, limits, progress)
+        except ColumnWidened:
+            continue  # from the start, with the column typed for the whole file (and checked again)
+        finally:
+            dataset.close()
+
+
+def _analyse_dataset(
+    dataset: ParquetDataset | CsvDataset, operations: Sequence[Operation], limits: Limits, progress: Tally
+) -> Outcome:
+    schema = schema_of_arrow(dataset.schema)
+    check(schema, operations)
+    columns = source_columns(schema, operations)
+    limits.check_columns(len(columns))
+    batches = _CountedBatches(read_ahead(dataset.batches(columns)), limits)
+    empty = dataset.schema.empty_table().select(columns)
+    plan = chunk_plan({name: schema[name] for name in columns}, operations)
+    if plan is not None:
+        table = _in_chunks(batches, empty, plan, limits)
+    else:
+        table = run_pipeline(_whole(batches, empty, limits), operations)
     if progress.total is not None:
         progress.done = progress.total
     return Outcome(table, batches.rows)

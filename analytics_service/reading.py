@@ -3,8 +3,9 @@
 Formats go by the file's suffix: `.parquet` (or `.pq`), `.csv`, and `.jsonl`
 (or `.ndjson`, the form the gateway stores large inline batches in). Parquet
 knows its row count and types up front; a CSV's types are inferred from its
-first block and then imposed on the rest, so a later cell that does not fit
-fails the job with a precise message instead of changing a column's type.
+first block and imposed on the rest. A later cell that does not fit widens its
+column (integer to float, or to text, as pandas would type it) and the
+analysis starts over (`ColumnWidened`); a cell that fits no type fails the job.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from analytics_service.limits import Limits
 from runtime.errors import PermanentError
 from runtime.job import Tally
 from storage import Storage
+from storage.csv_types import convert_options, widen
 
 Format = Literal["parquet", "csv", "jsonl"]
 SUFFIXES: dict[str, Format] = {
@@ -36,7 +38,11 @@ CSV_BLOCK_BYTES = 16 * 1024 * 1024
 
 
 class DatasetUnreadable(PermanentError):
-    """The file is not what its suffix says, or a value does not fit its column's type."""
+    """The file is not what its suffix says, or is not readable as that format."""
+
+
+class ColumnWidened(Exception):
+    """A CSV column met a value its inferred type cannot hold: read the file again with the wider type."""
 
 
 def dataset_format(key: str) -> Format:
@@ -85,13 +91,18 @@ class ParquetDataset:
 
 
 class CsvDataset:
-    def __init__(self, storage: Storage, key: str, limits: Limits, progress: Tally) -> None:
+    """A CSV; `column_types` holds the types widened on earlier reads, and widens as batches need it."""
+
+    def __init__(
+        self, storage: Storage, key: str, limits: Limits, progress: Tally, column_types: dict[str, pa.DataType]
+    ) -> None:
         self._storage = storage
         self._key = key
         self._limits = limits
         self._progress = progress
-        progress.total, progress.unit = storage.stat(key).size, "bytes"
-        with self._reader() as (reader, _):
+        self._column_types = column_types
+        progress.total, progress.unit, progress.done = storage.stat(key).size, "bytes", 0
+        with self._reader(column_types=column_types) as (reader, _):
             inferred = reader.schema
         # A column empty in the first block is text: null is no type to hold to.
         self.schema = pa.schema(
@@ -102,10 +113,15 @@ class CsvDataset:
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         types = {name: self.schema.field(name).type for name in columns}
         with self._reader(include_columns=columns, column_types=types) as (reader, file):
-            for batch in reader:
-                self._progress.stop_if_cancelled()
-                yield batch
-                self._progress.done = file.tell()
+            try:
+                for batch in reader:
+                    self._progress.stop_if_cancelled()
+                    yield batch
+                    self._progress.done = file.tell()
+            except pa.ArrowInvalid as error:
+                if widen(error, self.schema, self._column_types):
+                    raise ColumnWidened(str(error)) from error
+                raise
 
     @contextlib.contextmanager
     def _reader(self, **convert: Any) -> Iterator[Any]:
@@ -115,8 +131,7 @@ class CsvDataset:
                 reader = pacsv.open_csv(
                     file,
                     read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                    # An empty cell is a null, as pandas reads it, in text columns too.
-                    convert_options=pacsv.ConvertOptions(strings_can_be_null=True, **convert),
+                    convert_options=convert_options(**convert),
                 )
                 yield reader, file
         finally:
@@ -160,8 +175,11 @@ def read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             yield batch
 
 
-def open_dataset(storage: Storage, key: str, limits: Limits, progress: Tally) -> ParquetDataset | CsvDataset:
+def open_dataset(
+    storage: Storage, key: str, limits: Limits, progress: Tally, column_types: dict[str, pa.DataType] | None = None
+) -> ParquetDataset | CsvDataset:
+    """`column_types`: a CSV's columns widened by earlier reads, and widened further by this one."""
     fmt = dataset_format(key)
     if fmt == "parquet":
         return ParquetDataset(storage, key, limits, progress)
-    return CsvDataset(storage, key, limits, progress)
+    return CsvDataset(storage, key, limits, progress, {} if column_types is None else column_types)

@@ -213,8 +213,12 @@ def test_records_stored_as_json_lines_are_read_like_inline_records(tmp_path):
     records = [{"city": "Oslo", "amount": 3.5}, {"city": "Oslo", "amount": 1.5}, {"city": "Rome", "amount": 2}]
     (tmp_path / "batch.jsonl").write_text("\n".join(json.dumps(record) for record in records))
 
-    outcome = analyse(analysis("batch.jsonl", GROUPBY | {"aggregations": {"amount": ["sum"]}}), LocalStorage(tmp_path),
-                      LIMITS, Tally())
+    outcome = analyse(
+        analysis("batch.jsonl", GROUPBY | {"aggregations": {"amount": ["sum"]}}),
+        LocalStorage(tmp_path),
+        LIMITS,
+        Tally(),
+    )
 
     assert outcome.table.to_dict("list") == {"city": ["Oslo", "Rome"], "amount_sum": [5.0, 2.0]}
 
@@ -238,9 +242,45 @@ def test_unreadable_datasets_fail_permanently(tmp_path, name, content, message):
         analyse(pipeline, LocalStorage(tmp_path), LIMITS, Tally())
 
 
-def test_a_csv_cell_that_breaks_its_columns_type_fails_permanently(tmp_path, monkeypatch):
+LATE = "late.csv"
+
+
+def write_late_csv(tmp_path, late_cell):
+    """2,000 rows whose `n` is an integer, then one row with `late_cell`: past the first block."""
+    rows = [f"{'ab'[i % 2]},{i}" for i in range(2000)] + [f"a,{late_cell}"]
+    (tmp_path / LATE).write_text("\n".join(["kind,n", *rows]) + "\n")
+    return pd.read_csv(tmp_path / LATE)
+
+
+def test_a_late_float_widens_its_csv_column_as_pandas_types_it(tmp_path, monkeypatch):
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1024)  # types are inferred from the first block only
-    (tmp_path / "late.csv").write_text("\n".join(["n"] + ["1"] * 2000 + ["oops"]))
+    frame = write_late_csv(tmp_path, "2.5")
+    groupby = {"op": "groupby", "by": ["kind"], "aggregations": {"n": ["sum", "mean", "max"]}}
+
+    outcome = analyse(analysis(LATE, groupby), LocalStorage(tmp_path), LIMITS, Tally())
+
+    expected = frame.groupby("kind").agg({"n": ["sum", "mean", "max"]})
+    expected.columns = ["n_sum", "n_mean", "n_max"]
+    assert_frame_equal(outcome.table, expected.reset_index(), check_exact=False, rtol=1e-12)
+    assert outcome.input_rows == 2001
+
+
+def test_a_late_word_makes_its_csv_column_text_and_numeric_operations_on_it_are_rejected(tmp_path, monkeypatch):
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1024)
+    frame = write_late_csv(tmp_path, "oops")
+    storage = LocalStorage(tmp_path)
+
+    counted = analyse(analysis(LATE, {"op": "value_counts", "column": "n", "limit": 3}), storage, LIMITS, Tally())
+    assert counted.table["count"].tolist() == frame["n"].value_counts().head(3).tolist()
+
+    summed = analysis(LATE, {"op": "groupby", "by": ["kind"], "aggregations": {"n": ["sum"]}})
+    with pytest.raises(PipelineRejected, match="'n'"):
+        analyse(summed, storage, LIMITS, Tally())
+
+
+def test_a_csv_row_with_too_many_cells_fails_permanently(tmp_path, monkeypatch):
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1024)
+    (tmp_path / LATE).write_text("\n".join(["n"] + ["1"] * 2000 + ["1,2"]))
 
     with pytest.raises(DatasetUnreadable, match="cannot read 'late.csv'"):
-        analyse(analysis("late.csv", {"op": "describe"}), LocalStorage(tmp_path), LIMITS, Tally())
+        analyse(analysis(LATE, {"op": "describe"}), LocalStorage(tmp_path), LIMITS, Tally())
