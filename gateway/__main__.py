@@ -1,10 +1,16 @@
-"""`python -m gateway`: serve the HTTP API with uvicorn; `python -m gateway dlq ...`: the dead-letter CLI."""
+"""`python -m gateway`: serve the HTTP API with uvicorn; `python -m gateway dlq ...`: the dead-letter CLI.
 
+`python -m gateway migrate` brings the job store at DATABASE_URL to the newest
+schema and exits (the gateway does the same when it starts).
+"""
+
+import asyncio
 import sys
 
 import uvicorn
 
 from gateway.app import create_app
+from gateway.database import gateway_database
 from gateway.settings import GatewaySettings
 from runtime.logs import configure_logging
 
@@ -22,7 +28,17 @@ def main() -> None:
     )
 
 
+async def migrate() -> None:
+    settings = GatewaySettings()
+    configure_logging(settings.log_level, settings.log_format)
+    database = gateway_database(settings.database_url)
+    await database.open()
+    await database.close()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["migrate"]:
+        sys.exit(asyncio.run(migrate()))
     if sys.argv[1:2] == ["dlq"]:
         from gateway import cli
 

@@ -2,7 +2,8 @@
 
 The gateway keeps its jobs, outbox and idempotency keys here; each service
 keeps its inbox. Writes that belong together share one transaction from
-`Database.writes()`.
+`Database.writes()`. Opening one brings its schema up to date: by default
+`create_all`, or a migration the owner passes in (the gateway runs Alembic).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -50,10 +51,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-# none_as_null: a cleared field is SQL NULL, not the JSON text 'null'.
-JSONOrNull = JSON(none_as_null=True)
 
 
 # Execution option that makes a SQLite transaction take the write lock at
@@ -107,11 +104,25 @@ class Database:
 
     `power_safe`: on SQLite, sync every commit to disk, so that a commit
     survives a power loss and not only a crash of the process.
+
+    `prepare_schema` brings the schema up to date when the database is opened,
+    inside one write transaction. By default it creates the missing tables of
+    `metadata` and changes none that exist: enough for tables whose rows are
+    disposable records kept for days (a service's inbox, notify's deliveries),
+    which may be dropped when their shape changes. Tables that must keep their
+    rows across a change pass a migration instead (see `gateway.migrations`).
     """
 
-    def __init__(self, url: str, metadata: MetaData, *, power_safe: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        metadata: MetaData,
+        *,
+        power_safe: bool = True,
+        prepare_schema: Callable[[Connection], None] | None = None,
+    ) -> None:
         self._url = make_url(url)
-        self._metadata = metadata
+        self._prepare_schema = prepare_schema or metadata.create_all
         self._synchronous = "FULL" if power_safe else "NORMAL"
         backend = self._url.get_backend_name()
         if backend not in _INSERT_IF_ABSENT:
@@ -126,7 +137,7 @@ class Database:
         self._write_engine: AsyncEngine | None = None
 
     async def open(self) -> None:
-        """Connect, and create the tables that are missing."""
+        """Connect, and bring the schema up to date (see `prepare_schema`)."""
         engine = create_async_engine(self._url)
         if engine.dialect.name == "sqlite":
             path = _sqlite_file(self._url)
@@ -136,9 +147,10 @@ class Database:
         self._engine = engine
         # Shares the engine's pool; only changes how a SQLite transaction begins.
         self._write_engine = engine.execution_options(**{_SQLITE_BEGIN_IMMEDIATE: True})
-        # No migrations yet: they come with the first change to a released schema.
+        # A write transaction: on SQLite it holds the write lock from BEGIN, so
+        # processes opening the same file at once prepare it one after another.
         async with self._write_engine.begin() as conn:
-            await conn.run_sync(self._metadata.create_all)
+            await conn.run_sync(self._prepare_schema)
 
     async def close(self) -> None:
         if self._engine is not None:

@@ -43,3 +43,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # aio-pika logs every reconnect attempt at length; its warnings are enough.
     logging.getLogger("aio_pika").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aiormq").setLevel(max(logging.WARNING, root.level))
+    # Alembic names each of its plugins whenever it runs (at every gateway start).
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))

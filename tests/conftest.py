@@ -13,6 +13,7 @@ import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import aio_pika
 import pytest
@@ -90,6 +91,20 @@ async def amqp(amqp_url: str, topology: Topology) -> AsyncIterator[aio_pika.abc.
 @pytest_asyncio.fixture(scope="session")
 async def postgres_database_url() -> AsyncIterator[str]:
     """A database of its own for this test session, so runs never share rows."""
+    async with _new_postgres_database() as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def empty_postgres_database_url() -> AsyncIterator[str]:
+    """A database of its own for one test, for tests of the schema itself."""
+    async with _new_postgres_database() as url:
+        yield url
+
+
+@asynccontextmanager
+async def _new_postgres_database() -> AsyncIterator[str]:
+    """Create a database on the server at POSTGRES_URL, and drop it afterwards."""
     server = make_url(POSTGRES_URL)
     admin = create_async_engine(
         server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
