@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from gateway.auth import api_key_guard
 from gateway.database import gateway_database
 from gateway.routes import analytics, dead_letters, files, health, jobs, tasks
 from gateway.settings import GatewaySettings
@@ -39,11 +40,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )
-    app.include_router(tasks.router)
-    app.include_router(files.router)
-    app.include_router(analytics.router)
-    app.include_router(jobs.router)
-    app.include_router(dead_letters.router)
+    keys = settings.api_key_list()
+    guarded = [Depends(api_key_guard(keys))] if keys else []
+    for api in (tasks, files, analytics, jobs, dead_letters):
+        app.include_router(api.router, dependencies=guarded)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     return app

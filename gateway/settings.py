@@ -1,12 +1,23 @@
 """The gateway's settings: the shared broker and storage settings, plus HTTP and the job store."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import ServiceSettings
 from storage import StorageSettings
 
+# Short enough to type, long enough that guessing one over HTTP is hopeless.
+MIN_API_KEY_LENGTH = 16
+
+
+def _split(keys: str) -> list[str]:
+    return [key.strip() for key in keys.split(",") if key.strip()]
+
 
 class GatewaySettings(ServiceSettings, StorageSettings):
+    # API_KEYS and AMQP_URL are secrets: an error names the setting, and never repeats its value.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     host: str = Field("0.0.0.0", description="Interface the HTTP server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API.")
     keep_alive_seconds: int = Field(
@@ -14,6 +25,11 @@ class GatewaySettings(ServiceSettings, StorageSettings):
         ge=1,
         description="Idle HTTP connections are closed after this long; keep it above the idle timeout of "
         "clients and proxies in front, so that they close first and never send on a closing connection.",
+    )
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated API keys (16 characters or more each); when set, every /v1 request needs "
+        "`Authorization: Bearer <key>` with one of them. Unset or empty: the API is open.",
     )
     database_url: str = Field(
         "sqlite+aiosqlite:///var/jobs.db",
@@ -34,3 +50,19 @@ class GatewaySettings(ServiceSettings, StorageSettings):
     status_prefetch: int = Field(256, ge=1, description="Status events folded into the store at once.")
     idempotency_key_ttl: float = Field(86_400, gt=0, description="Seconds an Idempotency-Key is remembered.")
     relay_batch: int = Field(500, ge=1, description="Outbox events published concurrently per batch.")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _strong_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not _split(value.get_secret_value()):
+            return None  # compose passes an unset variable on as an empty one
+        short = [n for n, key in enumerate(_split(value.get_secret_value()), 1) if len(key) < MIN_API_KEY_LENGTH]
+        if short:
+            raise ValueError(
+                f"API_KEYS: key {', '.join(map(str, short))} is shorter than {MIN_API_KEY_LENGTH} characters "
+                "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'` makes a good one)"
+            )
+        return value
+
+    def api_key_list(self) -> list[str]:
+        return _split(self.api_keys.get_secret_value()) if self.api_keys is not None else []
