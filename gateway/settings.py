@@ -54,9 +54,10 @@ class GatewaySettings(ServiceSettings, StorageSettings):
     @field_validator("api_keys")
     @classmethod
     def _strong_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not _split(value.get_secret_value()):
+        keys = _split(value.get_secret_value()) if value is not None else []
+        if not keys:
             return None  # compose passes an unset variable on as an empty one
-        short = [n for n, key in enumerate(_split(value.get_secret_value()), 1) if len(key) < MIN_API_KEY_LENGTH]
+        short = [n for n, key in enumerate(keys, 1) if len(key) < MIN_API_KEY_LENGTH]
         if short:
             raise ValueError(
                 f"API_KEYS: key {', '.join(map(str, short))} is shorter than {MIN_API_KEY_LENGTH} characters "

@@ -40,16 +40,17 @@ def convert_options(column_types: dict[str, pa.DataType], **options: object) -> 
 def widen(error: pa.ArrowInvalid, schema: pa.Schema, column_types: dict[str, pa.DataType]) -> bool:
     """Widen, in `column_types`, the column that `error` found a value too wide for.
 
-    `schema` is the file's, all columns in file order (the error names a column
-    by its position in the file). False when the error is not about a column's
-    type, or the column is text already: the file is unreadable, not wider.
+    `schema` is the file's as read with `column_types`, all columns in file
+    order (the error names a column by its position in the file). False when
+    the error is not about a column's type, or the column is text already: the
+    file is unreadable, not wider.
     """
     found = _CONVERSION_ERROR.search(str(error))
     if found is None:
         return False
     index, value = int(found.group(1)), found.group(2)
     name = schema.names[index]
-    current = column_types.get(name, schema.field(index).type)
+    current = schema.field(index).type
     numeric = pa.types.is_integer(current) or pa.types.is_null(current)
     column_types[name] = pa.float64() if numeric and _is_number(value) else pa.string()
     return column_types[name] != current
