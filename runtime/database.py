@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -53,6 +55,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Seconds a SQLite writer waits for another one's lock before giving up.
+SQLITE_BUSY_TIMEOUT = 5.0
+
 # Execution option that makes a SQLite transaction take the write lock at
 # BEGIN (see `_configure_sqlite`).
 _SQLITE_BEGIN_IMMEDIATE = "offload_sqlite_begin_immediate"
@@ -65,12 +70,12 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         # which delays it and cannot ask for IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # WAL lets readers and the writer proceed together; FULL syncs every
-        # commit to disk (it survives a power loss), NORMAL only survives a crash
-        # of the process; busy_timeout makes a second writer wait for the lock.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # busy_timeout makes a second writer wait for the lock. WAL lets readers
+        # and the writer proceed together; FULL syncs every commit to disk (it
+        # survives a power loss), NORMAL only survives a crash of the process.
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        _switch_to_wal(cursor)
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 
     @listens_for(engine.sync_engine, "begin")
@@ -82,6 +87,25 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting for processes that open it at the same moment.
+
+    Two connections switching a fresh file at once each hold a read lock and
+    want the write lock; SQLite refuses one of them at once, without the busy
+    timeout (waiting would deadlock), so the loser tries again once the winner
+    is done. This runs in the driver's thread, not on the event loop.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 # INSERT ... ON CONFLICT DO NOTHING is dialect-specific SQL: two writers
