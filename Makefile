@@ -2,27 +2,42 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# Installs are redone when the project's dependencies change.
+DEPS := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+RUNTIME := $(VENV)/.installed-run-$(DEPS)
+TESTING := $(VENV)/.installed-test-$(DEPS)
+# `make run` needs every service and the mail sink, not the test tools.
+RUN_EXTRAS := gateway,postgres,email,files,notify,analytics,dev
+PIP := $(BIN)/python -m pip install --progress-bar on -c constraints.txt
+# Tests run side by side in this many processes (0: all in one); most of
+# the suite waits on brokers and child processes rather than computing.
+TEST_WORKERS ?= 3
 
 .PHONY: run test bench clean
 
-$(INSTALLED): pyproject.toml
-	test -x $(BIN)/python || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	rm -f $(VENV)/.installed-* && touch $@
+$(BIN)/python:
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(RUNTIME): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e ".[$(RUN_EXTRAS)]"
+	rm -f $(VENV)/.installed-run-* && touch $@
+
+$(TESTING): $(RUNTIME)
+	$(PIP) -e ".[test]"
+	rm -f $(VENV)/.installed-test-* && touch $@
 
 ## Start the whole system: gateway on :8000, every service, and a mail sink writing to ./var/mail.
-run: $(INSTALLED)
+run: $(RUNTIME)
 	mkdir -p var
 	. devtools/broker-env.sh && LOG_FORMAT=console PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-## Run the whole test suite against a real broker.
-test: $(INSTALLED)
-	. devtools/broker-env.sh && $(BIN)/pytest $(PYTEST_ARGS)
+## Run the whole test suite against a real broker (and PostgreSQL, when there is one).
+test: $(TESTING)
+	. devtools/broker-env.sh && . devtools/postgres-env.sh && $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Measure throughput and latency (see bench/README.md).
-bench: $(INSTALLED)
+bench: $(TESTING)
 	. devtools/broker-env.sh && $(BIN)/python -m bench
 
 clean:
