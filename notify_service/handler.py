@@ -23,7 +23,7 @@ from contracts.events import NotificationProvider, NotificationRequested
 from notify_service.client import Unreachable
 from notify_service.deliveries import Deliveries
 from notify_service.destinations import RefusedDestination
-from notify_service.outcomes import MAX_ERROR_TEXT, Outcome, TargetFailed, unreachable
+from notify_service.outcomes import MAX_ERROR_TEXT, Outcome, TargetFailed, unreachable, without_userinfo
 from notify_service.providers import DeliveryKey, Provider, address_of
 from runtime.errors import PermanentError, TransientError
 from runtime.job import JobContext
@@ -162,4 +162,5 @@ def _reasons(event: NotificationRequested, outcomes: Mapping[int, Outcome], stat
 
 
 def _shown(address: str, limit: int = 120) -> str:
+    address = without_userinfo(address)
     return address if len(address) <= limit else address[: limit - 1] + "…"
