@@ -87,6 +87,11 @@ def unreachable(error: Unreachable, who: str = "provider") -> Outcome:
     return Outcome("failing", None, f"{who} {error}"[:MAX_ERROR_TEXT])
 
 
+def unsendable(error: Exception, who: str = "provider") -> Outcome:
+    """A provider failed on this target before any reply: it would fail the same way on every retry."""
+    return Outcome("invalid", None, f"{who} could not send to this target ({type(error).__name__})")
+
+
 def retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait, from a `Retry-After` of delay-seconds or an HTTP-date; None if absent or unreadable."""
     if value is None:
