@@ -80,12 +80,16 @@ class HttpClient:
             ) as response:
                 content = await _read_capped(response)
                 return Reply(response.status, response.reason or "", response.headers, content)
-        except aiohttp.InvalidURL as error:
-            raise RefusedDestination(f"not a usable URL: {error}") from error
         except (aiohttp.ClientError, TimeoutError) as error:
+            if isinstance(error, aiohttp.InvalidURL):
+                raise RefusedDestination(f"not a usable URL: {error}") from error
             timed_out = isinstance(error, TimeoutError)
             kind = "timed out" if timed_out else "unreachable"
             raise Unreachable(f"{kind}: {type(error).__name__} {error}".strip(), timed_out=timed_out) from error
+        except ValueError as error:
+            # aiohttp builds the request lazily: a host IDNA cannot encode (an empty or
+            # over-long label), credentials next to an Authorization header, ... fail here.
+            raise RefusedDestination(f"not a usable URL: {error}") from error
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:

@@ -9,6 +9,9 @@ before any connection to the target is made:
   no cloud metadata names;
 - every address the host resolves to, at connect time: public only, except
   for an exact `host:port` entry of the allowlist; metadata addresses never.
+  An address is judged by where it leads, not by how it is written: an IPv6
+  address that carries an IPv4 one (mapped, translated, compatible, NAT64,
+  6to4, Teredo) is public only if both are.
 
 The address check runs in the HTTP client's resolver, whose answer is the
 very list of addresses the connector then connects to, so a DNS answer cannot
@@ -24,10 +27,14 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
+import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
+
+log = structlog.get_logger("offload.notify.destinations")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -38,9 +45,45 @@ METADATA_HOSTS = frozenset(
 )
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "169.254.169.253", "100.100.100.200", "fd00:ec2::254")
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.169.253",
+        "100.100.100.200",
+        "192.0.0.192",  # Oracle Cloud (classic)
+        "fd00:ec2::254",
+    )
 )
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 transition forms whose last 32 bits are an IPv4 address.
+_IPV4_IN_LAST_32_BITS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "::ffff:0:0/96",  # IPv4-mapped: a dual-stack socket connects to the IPv4 address itself
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "::/96",  # IPv4-compatible (deprecated)
+        "64:ff9b::/96",  # NAT64, the well-known prefix (RFC 6052)
+    )
+)
+# NAT64 local-use prefix (RFC 8215): a network's own translator, of any prefix length up to /96.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+# RFC 6052: the octets that hold the IPv4 address under a NAT64 prefix of each length (octet 8 is zero).
+_RFC6052_OCTETS = {48: (6, 7, 9, 10), 56: (7, 9, 10, 11), 64: (9, 10, 11, 12), 96: (12, 13, 14, 15)}
+# Not globally reachable, though `ipaddress.is_global` says otherwise in some Python versions
+# (3.11 calls 192.0.0.8, fec0::1 and ::127.0.0.1 global).
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        # IETF protocol assignments (RFC 6890); its two anycast services (192.0.0.9, .10) are no webhook.
+        "192.0.0.0/24",
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated, RFC 7526)
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291)
+        "::ffff:0:0:0/96",  # IPv4-translated: a translator's own, never a destination on the Internet
+        "64:ff9b:1::/48",  # NAT64 local use (RFC 8215)
+        "fec0::/10",  # site-local (deprecated, RFC 3879), still routed inside some sites
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 segment identifiers (RFC 9602)
+    )
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -113,19 +156,26 @@ class DestinationPolicy:
 
     def check_address(self, host: str, port: int, address: IPAddress) -> None:
         """Refuse an address the host resolved to, unless it is public or exactly allowlisted."""
-        inner = embedded_ipv4(address)
-        if address in METADATA_ADDRESSES or inner in METADATA_ADDRESSES:
-            raise RefusedDestination(f"{host} resolves to {address}, a cloud metadata address")
+        if _is_metadata(address):
+            _refuse(host, port, address, "a cloud metadata address")
         if is_public(address):
             return
         entry = self._entry_for(host.lower().rstrip("."), port)
         if entry is None or not entry.is_exact:
-            raise RefusedDestination(f"{host} resolves to {address}, which is not a public address")
+            _refuse(host, port, address, "a non-public address")
 
     def _entry_for(self, host: str, port: int) -> AllowedHost | None:
         # The most specific entry wins: host:port over a bare host.
         matching = [entry for entry in self.allowed if entry.matches(host, port)]
         return max(matching, key=lambda entry: entry.is_exact, default=None)
+
+
+def _refuse(host: str, port: int, address: IPAddress, what: str) -> NoReturn:
+    # The requester learns why in general terms, never the address: that would
+    # tell them what internal names resolve to. Operators get it in the log.
+    log.warning("destination refused", host=host, port=port, address=str(address), reason=what)
+    verb = "is" if _address_in(host) is not None else "resolves to"
+    raise RefusedDestination(f"{host} {verb} {what}")
 
 
 def _address_in(host: str) -> IPAddress | None:
@@ -135,24 +185,38 @@ def _address_in(host: str) -> IPAddress | None:
         return None
 
 
-def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64), which is where it really goes."""
+def embedded_ipv4s(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """Every IPv4 address an IPv6 one carries by a transition mechanism: where a packet to it may really go."""
     if isinstance(address, ipaddress.IPv4Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+        return ()
+    found: list[ipaddress.IPv4Address] = []
+    if any(address in network for network in _IPV4_IN_LAST_32_BITS):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in _LOCAL_NAT64:
+        # The operator picks the prefix length, so the IPv4 may sit at any of its places.
+        found.extend(
+            ipaddress.IPv4Address(bytes(address.packed[i] for i in octets)) for octets in _RFC6052_OCTETS.values()
+        )
     if address.sixtofour is not None:
-        return address.sixtofour
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)  # the server's address, and the client's (stored bit-inverted)
+    return tuple(found)
 
 
 def is_public(address: IPAddress) -> bool:
-    inner = embedded_ipv4(address)
-    if inner is not None:
-        return is_public(inner)
-    return address.is_global and not address.is_multicast
+    """Globally reachable: the address itself, and every IPv4 address it carries."""
+    return all(_is_global(each) for each in (address, *embedded_ipv4s(address)))
+
+
+def _is_global(address: IPAddress) -> bool:
+    if not address.is_global or address.is_multicast:
+        return False
+    return not any(address in network for network in _NOT_GLOBAL)
+
+
+def _is_metadata(address: IPAddress) -> bool:
+    return any(each in METADATA_ADDRESSES for each in (address, *embedded_ipv4s(address)))
 
 
 class GuardedResolver(AbstractResolver):

@@ -3,6 +3,8 @@
 Targets are sent to concurrently, within a bound shared by every job of the
 service. Each target ends delivered, invalid (refused for good) or failing
 (worth another try); finished ones are recorded at once (see `deliveries`).
+A target's failure stays its own: whatever a provider raises for one target
+becomes that target's outcome, and never cancels the sends to the others.
 Then, for the runtime:
 
 - some targets still failing: `TransientError`, so the job is retried for
@@ -14,6 +16,7 @@ Then, for the runtime:
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +26,14 @@ from contracts.events import NotificationProvider, NotificationRequested
 from notify_service.client import Unreachable
 from notify_service.deliveries import Deliveries
 from notify_service.destinations import RefusedDestination
-from notify_service.outcomes import MAX_ERROR_TEXT, Outcome, TargetFailed, unreachable
+from notify_service.outcomes import (
+    MAX_ERROR_TEXT,
+    Outcome,
+    TargetFailed,
+    unreachable,
+    unsendable,
+    without_userinfo,
+)
 from notify_service.providers import DeliveryKey, Provider, address_of
 from runtime.errors import PermanentError, TransientError
 from runtime.job import JobContext
@@ -110,6 +120,18 @@ class NotifyHandler:
             outcome = failed.outcome
         except Unreachable as error:
             outcome = unreachable(error)
+        except Exception as error:
+            # Whatever else a provider raises came from this target's data (an endpoint
+            # its libraries cannot use, ...): it would fail the same way on every retry,
+            # and it must not cancel the other targets' sends. The target is reported
+            # invalid, so it is not acked silently; the traceback is for operators.
+            log.error(
+                "provider failed on a target",
+                job_id=str(event.job_id),
+                target_index=index,
+                error=without_userinfo("".join(traceback.format_exception(error))),
+            )
+            outcome = unsendable(error)
         if outcome.status != "delivered":
             log.warning(
                 "notification not delivered",
@@ -162,4 +184,5 @@ def _reasons(event: NotificationRequested, outcomes: Mapping[int, Outcome], stat
 
 
 def _shown(address: str, limit: int = 120) -> str:
+    address = without_userinfo(address)
     return address if len(address) <= limit else address[: limit - 1] + "…"

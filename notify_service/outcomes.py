@@ -8,6 +8,7 @@ credentials for good: 3xx we do not follow, 400, 401/403, 404/410 and other
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -21,6 +22,14 @@ Status = Literal["delivered", "invalid", "failing"]
 # Kept short: errors end up in the job's result, one per target.
 MAX_ERROR_TEXT = 300
 _RETRYABLE = frozenset({408, 425, 429})
+# A URL's authority up to its last "@" (with or without a scheme, as a redirect's
+# Location may be): whatever comes before that "@" is a user and password.
+_USERINFO = re.compile(r"(?i)((?:[a-z][a-z0-9+.-]*:)?//)[^/?#\s]*@")
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with the user and password of every URL in it masked: job results are shown to API clients."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,12 @@ class Outcome:
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        # Error texts quote URLs (a target's, a redirect's, a library's message):
+        # masked here, so no path into a result, a job error or a log can skip it.
+        if self.error is not None:
+            object.__setattr__(self, "error", without_userinfo(self.error))
 
     @property
     def finished(self) -> bool:
@@ -70,6 +85,11 @@ def classify(response: Reply, who: str = "provider") -> Outcome:
 
 def unreachable(error: Unreachable, who: str = "provider") -> Outcome:
     return Outcome("failing", None, f"{who} {error}"[:MAX_ERROR_TEXT])
+
+
+def unsendable(error: Exception, who: str = "provider") -> Outcome:
+    """A provider failed on this target before any reply: it would fail the same way on every retry."""
+    return Outcome("invalid", None, f"{who} could not send to this target ({type(error).__name__})")
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:

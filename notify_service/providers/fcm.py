@@ -70,8 +70,13 @@ class ServiceAccountTokens:
         outcome = classify(response, "OAuth2 token endpoint")
         if outcome.status != "delivered":
             raise TargetFailed(outcome)
-        answer = response.json()
-        return answer["access_token"], float(answer.get("expires_in", 3600))
+        try:
+            answer = response.json()
+            return str(answer["access_token"]), float(answer.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError) as error:
+            # Not the targets' fault (a proxy's error page, an endpoint mid-deploy): retried.
+            unreadable = Outcome("failing", response.status, "OAuth2 token endpoint answered without a usable token")
+            raise TargetFailed(unreadable) from error
 
 
 class FcmProvider:

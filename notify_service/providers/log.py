@@ -10,7 +10,7 @@ import structlog
 
 from contracts.events import Notification
 from contracts.notification import NotificationTarget
-from notify_service.outcomes import Outcome
+from notify_service.outcomes import Outcome, without_userinfo
 from notify_service.providers import DeliveryKey, address_of
 
 log = structlog.get_logger("offload.notify.log_provider")
@@ -22,7 +22,7 @@ class LogProvider:
             "notification logged",
             job_id=str(key.job_id),
             target_index=key.index,
-            target=address_of(target),
+            target=without_userinfo(address_of(target)),
             title=notification.title,
             body=notification.body,
             data=dict(notification.data),

@@ -48,12 +48,21 @@ class WebPushProvider:
 
     async def send(self, target: NotificationTarget, notification: Notification, key: DeliveryKey) -> Outcome:
         assert isinstance(target, WebPushTarget)  # the contract matches targets to providers
-        endpoint = str(target.endpoint)
-        subscription = {"endpoint": endpoint, "keys": {"p256dh": target.keys.p256dh, "auth": target.keys.auth}}
+        endpoint = URL(str(target.endpoint))
+        if endpoint.user is not None or endpoint.password is not None:
+            # A push service authenticates us by the VAPID claim alone (and aiohttp
+            # would refuse a URL's credentials next to an Authorization header).
+            return Outcome("invalid", None, "a push endpoint carries no user name or password")
+        subscription = {"endpoint": str(endpoint), "keys": {"p256dh": target.keys.p256dh, "auth": target.keys.auth}}
         try:
             encrypted = WebPusher(subscription).encode(json.dumps(payload(notification)).encode(), "aes128gcm")
         except (WebPushException, ValueError, binascii.Error) as error:
             return Outcome("invalid", None, f"unusable subscription keys: {error}")
+        try:
+            vapid = self._vapid_headers(str(endpoint.origin()))
+        except (VapidException, ValueError) as error:
+            # py_vapid takes only a host name or IPv4 address as the audience's host.
+            return Outcome("invalid", None, f"no VAPID claim can name this endpoint's origin ({type(error).__name__})")
         headers = {
             "Content-Type": "application/octet-stream",
             "Content-Encoding": "aes128gcm",
@@ -61,9 +70,9 @@ class WebPushProvider:
             # Same job, same topic: a redelivered copy replaces the one still queued.
             "Topic": key.topic,
             "Urgency": "normal",
-            **self._vapid_headers(str(URL(endpoint).origin())),
+            **vapid,
         }
-        response = await self._client.post(endpoint, body=encrypted["body"], headers=headers)
+        response = await self._client.post(str(endpoint), body=encrypted["body"], headers=headers)
         return classify(response, "push service")
 
     def _vapid_headers(self, audience: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from contracts.topology import Topology
 from notify_service.handler import NotifyHandler
 from notify_service.service import notify_handler
 from notify_service.settings import NotifySettings
+from runtime.broker import Broker
 from support.topology import TEST_RETRY
 
 
@@ -53,6 +54,16 @@ def settings(amqp_url: str, topology: Topology, tmp_path: Path, provider: HTTPSe
         return NotifySettings(_env_file=None, **fields)
 
     return make
+
+
+@pytest.fixture
+async def publisher(amqp_url, topology, amqp) -> AsyncIterator[Broker]:
+    """Publishes events to the notify service's queue on the real broker."""
+    broker = Broker(amqp_url, topology, name="test-publisher")
+    await broker.connect()
+    await broker.declare(topology.service("notify").all())
+    yield broker
+    await broker.close()
 
 
 @pytest.fixture

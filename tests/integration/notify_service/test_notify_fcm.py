@@ -14,7 +14,7 @@ from contracts.events import NotificationRequested
 from notify_service.providers.fcm import JWT_BEARER
 from notify_service.service import notify_handler
 from notify_service.settings import FCM_SCOPE
-from runtime.errors import PermanentError
+from runtime.errors import PermanentError, TransientError
 
 ACCESS_TOKEN = "ya29.test-token"
 
@@ -104,6 +104,20 @@ async def test_a_key_the_token_endpoint_refuses_dead_letters_the_job(provider, s
         with pytest.raises(PermanentError, match="token endpoint answered 400"):
             await handler(event, job_of(event))
     assert firebase.messages == []
+
+
+async def test_a_token_answer_without_a_token_is_retried_not_blamed_on_the_targets(provider, settings, firebase):
+    provider.expect_oneshot_request("/token", method="POST").respond_with_data("<html>bad gateway</html>", status=200)
+    event = NotificationRequested(
+        provider="fcm", targets=[{"token": "device-a"}, {"token": "device-b"}], title="Hi", body="there"
+    )
+
+    async with notify_handler(fcm_settings(settings, provider, firebase)) as handler:
+        with pytest.raises(TransientError, match="0 invalid, [12] failing.*without a usable token"):
+            await handler(event, job_of(event))
+        result = await handler(event.next_attempt(), job_of(event))
+
+    assert result["delivered"] == 2
 
 
 async def test_fcm_without_credentials_names_the_missing_setting(settings):

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from notify_support import webhooks
 
 from notify_service.service import notify_handler
-from runtime.broker import Broker
 from support.inprocess import running
 from support.topology import TEST_RETRY
 from support.watch import status_of, watch_status
-
-
-@pytest.fixture
-async def publisher(amqp_url, topology, amqp) -> AsyncIterator[Broker]:
-    broker = Broker(amqp_url, topology, name="test-publisher")
-    await broker.connect()
-    await broker.declare(topology.service("notify").all())
-    yield broker
-    await broker.close()
 
 
 async def test_a_503_is_retried_for_that_target_alone_then_the_job_succeeds(

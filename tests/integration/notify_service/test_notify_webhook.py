@@ -8,6 +8,7 @@ import pytest
 from notify_support import WEBHOOK_SECRET, job_of, webhooks
 from werkzeug import Request, Response
 
+from contracts.events import NotificationRequested
 from notify_service.service import notify_handler
 from notify_service.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from runtime.errors import PermanentError, TransientError
@@ -145,3 +146,38 @@ async def test_targets_that_do_not_suit_the_default_provider_fail_the_job_for_go
         with pytest.raises(PermanentError, match=r"NOTIFY_DEFAULT_PROVIDER=fcm.*targets\[0\]: provider 'fcm' needs"):
             await handler(event, job_of(event))
     assert provider.log == []
+
+
+async def test_unusable_urls_fail_alone_and_no_credentials_reach_the_result(provider, settings):
+    provider.expect_request("/ok").respond_with_data(status=200)
+    provider.expect_request("/gone").respond_with_data(status=410)
+    port = provider.port
+    urls = [
+        f"https://{'a' * 64}.example.com/hook",  # a label IDNA cannot encode
+        "https://hooks..example.com/hook",  # an empty label
+        f"http://[::ffff:127.0.0.1]:{port}/ok",  # the allowlisted address, spelled so it is not the entry
+        f"http://user:hunter2@127.0.0.1:{port}/gone",
+        *(f"http://127.0.0.1:{port}/ok" for _ in range(20)),
+    ]
+    event = NotificationRequested(provider="webhook", targets=[{"url": url} for url in urls], title="Hi", body="x")
+
+    async with notify_handler(settings(notify_allowed_hosts=f"127.0.0.1:{port},*.example.com")) as handler:
+        result = await handler(event, job_of(event))
+
+    assert result["delivered"] == 20 and result["invalid"] == 4
+    assert [t["status"] for t in result["targets"][:4]] == ["invalid"] * 4
+    assert "not a usable URL" in result["targets"][0]["error"] and "not a usable URL" in result["targets"][1]["error"]
+    assert result["targets"][3]["target"] == f"http://***@127.0.0.1:{port}/gone"
+    assert "hunter2" not in json.dumps(result)
+    assert [request.path for request, _ in provider.log].count("/ok") == 20
+
+
+async def test_a_job_error_quotes_no_credentials(provider, handler):
+    provider.expect_request("/gone").respond_with_data(status=410)
+    url = f"http://bot:hunter2@127.0.0.1:{provider.port}/gone"
+    event = NotificationRequested(provider="webhook", targets=[{"url": url}], title="Hi", body="x")
+
+    with pytest.raises(PermanentError, match="every target refused") as caught:
+        await handler(event, job_of(event))
+
+    assert "hunter2" not in str(caught.value) and "***@127.0.0.1" in str(caught.value)

@@ -5,7 +5,7 @@ from email.utils import formatdate
 import pytest
 
 from notify_service.client import Reply, Unreachable
-from notify_service.outcomes import classify, retry_after, unreachable
+from notify_service.outcomes import Outcome, classify, retry_after, unreachable, without_userinfo
 
 NOW = 1_760_000_000.0
 
@@ -73,3 +73,26 @@ def test_timeouts_and_connection_errors_are_failing():
     assert unreachable(timed_out).status == "failing"
     assert unreachable(timed_out, "FCM").error == "FCM timed out: SocketTimeoutError"
     assert unreachable(Unreachable("unreachable: ClientConnectorError", timed_out=False)).status == "failing"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://user:pass@hooks.example.com/a", "https://***@hooks.example.com/a"),
+        ("HTTP://USER@host:8080/", "HTTP://***@host:8080/"),
+        ("post to 'https://a:b@c@host/x?next=y@z' failed", "post to 'https://***@host/x?next=y@z' failed"),
+        ("//user:pass@evil.example/", "//***@evil.example/"),
+        ("https://hooks.example.com/a?mail=x@y", "https://hooks.example.com/a?mail=x@y"),
+        ("no URL at all, mail ops@example.com", "no URL at all, mail ops@example.com"),
+    ],
+)
+def test_userinfo_is_masked_in_any_text(text, shown):
+    assert without_userinfo(text) == shown
+
+
+def test_an_outcome_never_holds_credentials_whoever_wrote_its_error():
+    redirected = classify(Reply.of(302, headers={"Location": "https://admin:s3cret@internal.example/"}))
+    made_up = Outcome("failing", None, "could not reach https://bot:tok3n@hooks.example.com/x")
+
+    assert "s3cret" not in redirected.error and "admin" not in redirected.error
+    assert made_up.error == "could not reach https://***@hooks.example.com/x"
