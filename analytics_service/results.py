@@ -75,13 +75,16 @@ def inline_result(frame: pd.DataFrame, max_rows: int, max_bytes: int) -> dict[st
 
 
 def file_result(frame: pd.DataFrame, storage: Storage, prefix: str) -> dict[str, Any]:
-    """Write the table as Parquet and as CSV under `prefix`; the job gets their URLs and a preview."""
+    """Write the table as Parquet and as CSV under `prefix`; the job gets their keys and a preview.
+
+    Keys, not URLs: a URL would tell clients where the storage root is on this host.
+    """
     files = {}
     for suffix, write in (("parquet", _write_parquet), ("csv", _write_csv)):
         key = f"{prefix}/result.{suffix}"
         with storage.translate_errors(key), storage.open_write(key) as file:
             write(frame, file)
-        files[suffix] = storage.url(key)
+        files[suffix] = storage.key(key)
     return {**_shape(frame), "files": files, "preview": json_records(frame.head(PREVIEW_ROWS))}
 
 
