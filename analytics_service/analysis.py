@@ -50,7 +50,9 @@ def analyse(request: Analysis, storage: Storage, limits: Limits, progress: Tally
         return analyse_records(request.records, request.operations, limits, progress)
     key = storage.key(request.dataset or "")
     if dataset_format(key) == "jsonl":
-        limits.check_bytes(storage.stat(key).size)
+        size = storage.stat(key).size
+        limits.check_bytes(size)
+        limits.check_json_bytes(size)  # before a byte is read: records take many times their JSON
         return analyse_records(read_json_lines(storage, key, limits, progress), request.operations, limits, progress)
     return analyse_dataset(storage, key, request.operations, limits, progress)
 
@@ -62,7 +64,7 @@ def analyse_records(
     frame = frame_from_records(records)
     limits.check_columns(len(frame.columns))
     check(schema_of_frame(frame), operations)
-    table = run_pipeline(frame, operations)
+    table = run_pipeline(frame, operations, limits)
     progress.done = progress.total = len(records)
     progress.unit = "rows"
     return Outcome(table, len(records))
@@ -96,7 +98,7 @@ def _analyse_dataset(
     if plan is not None:
         table = _in_chunks(batches, empty, plan, limits)
     else:
-        table = run_pipeline(_whole(batches, empty, limits), operations)
+        table = run_pipeline(_whole(batches, empty, limits), operations, limits)
     if progress.total is not None:
         progress.done = progress.total
     return Outcome(table, batches.rows)
@@ -127,12 +129,12 @@ class _CountedBatches:
 def _in_chunks(batches: Iterable[pa.RecordBatch], empty: pa.Table, plan: ChunkPlan, limits: Limits) -> pd.DataFrame:
     added = False
     for batch in batches:
-        plan.reducer.add(run_pipeline(batch.to_pandas(), plan.row_operations))
+        plan.reducer.add(run_pipeline(batch.to_pandas(), plan.row_operations, limits))
         limits.check_memory(plan.reducer.nbytes)
         added = True
     if not added:  # no rows at all: the reduction of an empty table, with its columns
-        plan.reducer.add(run_pipeline(empty.to_pandas(), plan.row_operations))
-    return run_pipeline(plan.reducer.result(), plan.rest, plan.rest_start)
+        plan.reducer.add(run_pipeline(empty.to_pandas(), plan.row_operations, limits))
+    return run_pipeline(plan.reducer.result(), plan.rest, limits, plan.rest_start)
 
 
 def _whole(batches: Iterable[pa.RecordBatch], empty: pa.Table, limits: Limits) -> pd.DataFrame:

@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 from pandas.api import types
 
+from analytics_service.estimates import check_output
+from analytics_service.limits import Limits
 from contracts.analysis import (
     Correlation,
     Describe,
@@ -33,10 +35,11 @@ class PipelineFailed(PermanentError):
     """pandas refused an operation on this data; trying again will not change that."""
 
 
-def run_pipeline(frame: pd.DataFrame, operations: Sequence[Operation], start: int = 0) -> pd.DataFrame:
-    """Apply `operations` in order; `start` is the index of the first, for error messages."""
+def run_pipeline(frame: pd.DataFrame, operations: Sequence[Operation], limits: Limits, start: int = 0) -> pd.DataFrame:
+    """Apply `operations` in order, each checked against the caps first; `start` is the index of the first."""
     for index, operation in enumerate(operations, start):
         try:
+            check_output(frame, operation, limits)
             frame = OPERATIONS[operation.op](frame, operation)
         except (KeyError, TypeError, ValueError, NotImplementedError) as error:
             raise PipelineFailed(f"operations[{index}] ({operation.op}): {type(error).__name__}: {error}") from error

@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from analytics_service.limits import Limits
+from analytics_service.limits import Limits, TooLarge
 from runtime.errors import PermanentError
 from runtime.job import Tally
 from storage import Storage
-from storage.csv_types import convert_options, widen
+from storage.csv_types import HEADER_MAX_BYTES, convert_options, header_columns, widen
 
 Format = Literal["parquet", "csv", "jsonl"]
 SUFFIXES: dict[str, Format] = {
@@ -35,6 +35,8 @@ SUFFIXES: dict[str, Format] = {
     ".ndjson": "jsonl",
 }
 CSV_BLOCK_BYTES = 16 * 1024 * 1024
+JSON_LINE_MAX_BYTES = 16 * 1024 * 1024
+"""One record of JSON lines; a longer line is refused before it is read whole."""
 
 
 class DatasetUnreadable(PermanentError):
@@ -102,6 +104,7 @@ class CsvDataset:
         self._progress = progress
         self._column_types = column_types
         progress.total, progress.unit, progress.done = storage.stat(key).size, "bytes", 0
+        self._check_header()
         with self._reader(column_types=column_types) as (reader, _):
             inferred = reader.schema
         # A column empty in the first block is text: null is no type to hold to.
@@ -109,6 +112,14 @@ class CsvDataset:
             [pa.field(field.name, pa.string()) if pa.types.is_null(field.type) else field for field in inferred]
         )
         self.rows: int | None = None
+
+    def _check_header(self) -> None:
+        """Count the columns on the header line: pyarrow spends memory on each before any cap is checked."""
+        with self._storage.translate_errors(self._key), contextlib.closing(self._storage.open_read(self._key)) as file:
+            columns = header_columns(file)
+        if columns is None:
+            raise TooLarge(f"the dataset's header line is longer than {HEADER_MAX_BYTES} bytes")
+        self._limits.check_dataset_columns(columns)
 
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         types = {name: self.schema.field(name).type for name in columns}
@@ -146,7 +157,7 @@ def read_json_lines(storage: Storage, key: str, limits: Limits, progress: Tally)
     progress.total, progress.unit = storage.stat(key).size, "bytes"
     records: list[dict[str, Any]] = []
     with storage.translate_errors(key), contextlib.closing(storage.open_read(key)) as file:
-        for number, line in enumerate(file, 1):
+        for number, line in enumerate(_bounded_lines(file, limits), 1):
             if not line.strip():
                 continue
             try:
@@ -159,6 +170,29 @@ def read_json_lines(storage: Storage, key: str, limits: Limits, progress: Tally)
             limits.check_rows(len(records))
             progress.done += len(line)
     return records
+
+
+def _bounded_lines(file: Any, limits: Limits) -> Iterator[bytes]:
+    """The file's lines, each read only as far as its cap, and all of them only as far as the JSON cap.
+
+    The size in storage was checked first, but a file may grow after: the
+    reads themselves stop at the caps, so no line is held whole before it is
+    refused.
+    """
+    left = limits.max_json_bytes
+    number = 0
+    while True:
+        cap = max(0, min(JSON_LINE_MAX_BYTES, left))
+        line = file.readline(cap + 1)
+        if not line:
+            return
+        number += 1
+        if len(line.rstrip(b"\r\n")) > cap:
+            if cap < JSON_LINE_MAX_BYTES:
+                raise TooLarge(f"the JSON lines go past {limits.max_json_bytes} bytes, what fits the memory cap")
+            raise TooLarge(f"line {number} of the JSON lines is longer than {JSON_LINE_MAX_BYTES} bytes")
+        left -= len(line)
+        yield line
 
 
 def read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

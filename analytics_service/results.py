@@ -9,17 +9,24 @@ JSON encoding (documented in the README):
   a time zone; dates are `YYYY-MM-DD`; durations are ISO 8601 durations;
 - numpy numbers become JSON numbers; anything else becomes its text.
 
-The CSV file is safe to open in a spreadsheet: a text cell starting with
-`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
-advice against formula injection), unless it is a plain number.
+The CSV file is safe to open in a spreadsheet (OWASP's advice against
+formula injection): every text cell, header included, is quoted, so no line
+break inside a cell can start a row; and a `'` goes before every line of a
+text cell that could start a formula, that is whose first character, past
+any blanks and control characters, is `=`, `+`, `-` or `@` (or their
+full-width forms), unless the cell is a plain number. A line is what follows
+the cell's start or any line break (CR, LF, and the rarer ones Unicode
+knows: a naive reader may split on them).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -28,8 +35,13 @@ from pandas.api import types
 
 from storage import Storage
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+"""What a spreadsheet takes as the start of a formula; some take the full-width forms too."""
+LINE_BREAK = re.compile(r"(\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029])")
+"""Every line break `str.splitlines` knows, CRLF as one."""
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+HARMLESS = re.compile(r"[!-*,./-<>?A-~][^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*")
+"""Most cells: a visible ASCII start that opens no formula, and one line. They need no closer look."""
 PREVIEW_ROWS = 10
 
 
@@ -75,13 +87,16 @@ def inline_result(frame: pd.DataFrame, max_rows: int, max_bytes: int) -> dict[st
 
 
 def file_result(frame: pd.DataFrame, storage: Storage, prefix: str) -> dict[str, Any]:
-    """Write the table as Parquet and as CSV under `prefix`; the job gets their URLs and a preview."""
+    """Write the table as Parquet and as CSV under `prefix`; the job gets their keys and a preview.
+
+    Keys, not URLs: a URL would tell clients where the storage root is on this host.
+    """
     files = {}
     for suffix, write in (("parquet", _write_parquet), ("csv", _write_csv)):
         key = f"{prefix}/result.{suffix}"
         with storage.translate_errors(key), storage.open_write(key) as file:
             write(frame, file)
-        files[suffix] = storage.url(key)
+        files[suffix] = storage.key(key)
     return {**_shape(frame), "files": files, "preview": json_records(frame.head(PREVIEW_ROWS))}
 
 
@@ -94,12 +109,14 @@ def _write_parquet(frame: pd.DataFrame, file: Any) -> None:
 
 
 def _write_csv(frame: pd.DataFrame, file: Any) -> None:
-    formula_safe(frame).to_csv(file, index=False, mode="wb", encoding="utf-8")
+    # Every text cell quoted: a line break inside one (a CR too, which the
+    # csv module leaves bare when rows end in LF) cannot start a new row.
+    formula_safe(frame).to_csv(file, index=False, mode="wb", encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC)
 
 
 def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells (and header) cannot start a spreadsheet formula; numbers stay numbers."""
-    safe = frame.copy()
+    safe = frame.copy(deep=False)  # the columns that change are replaced, never written to
     safe.columns = [neutralise(str(name)) for name in frame.columns]
     for position, name in enumerate(frame.columns):
         column = frame[name]
@@ -110,9 +127,27 @@ def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def neutralise(text: str) -> str:
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
+    """`text` with a `'` before each of its lines that could start a formula, unless it is a plain number."""
+    if HARMLESS.fullmatch(text) or PLAIN_NUMBER.fullmatch(text):
+        return text
+    pieces = LINE_BREAK.split(text)  # lines at even positions, the breaks between them at odd ones
+    pieces[::2] = ["'" + line if _opens_formula(line) else line for line in pieces[::2]]
+    return "".join(pieces)
+
+
+def _opens_formula(line: str) -> bool:
+    # Spreadsheets skip leading blanks and control characters, so a formula may hide behind them.
+    for char in line:
+        if char in FORMULA_START:
+            return True
+        if not _invisible(char):
+            return False
+    return False
+
+
+def _invisible(char: str) -> bool:
+    """Blank, or a control, format or unassigned character: what a reader may skip before a cell's text."""
+    return char.isspace() or unicodedata.category(char)[0] in "CZ"
 
 
 def _neutralise_cell(value: Any) -> Any:

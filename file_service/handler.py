@@ -50,4 +50,5 @@ class FileHandler:
 
 
 def _described(file: StoredFile) -> dict[str, Any]:
-    return {"key": file.key, "url": file.url, "size": file.size}
+    # By key only: a URL would tell clients where the storage root is on this host.
+    return {"key": file.key, "size": file.size}

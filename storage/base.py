@@ -15,9 +15,10 @@ from storage.keys import clean_key
 
 @dataclass(frozen=True)
 class StoredFile:
+    """A file as a job's result may describe it: by its key, never by where the root is on this host."""
+
     key: str
     """The path under the storage root."""
-    url: str
     size: int
 
 
@@ -38,6 +39,11 @@ class Storage(ABC):
         return clean_key(ref)
 
     def url(self, key: str) -> str:
+        """The backend's own address of a key, which `key()` reads back.
+
+        It tells where the root is (a local path, a bucket): results name files
+        by key, and a client refers to them by key too.
+        """
         return f"{self.root_url.rstrip('/')}/{clean_key(key)}"
 
     @abstractmethod

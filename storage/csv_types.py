@@ -1,4 +1,5 @@
-"""Column types that hold for a whole CSV read block by block with pyarrow (file_service, analytics_service).
+"""Column types that hold for a whole CSV read block by block with pyarrow (file_service, analytics_service),
+and its column count, read off its header line before pyarrow parses anything.
 
 pyarrow infers each column's type from the first block. When a later block
 disagrees (a number column with "n/a" written as "-", an id that turns
@@ -13,9 +14,17 @@ Needs pyarrow, which only the services that read CSVs install.
 from __future__ import annotations
 
 import re
+from typing import BinaryIO
 
 import pyarrow as pa
 from pyarrow import csv
+
+HEADER_MAX_BYTES = 1024 * 1024
+"""A header line longer than this is refused: a thousand names of a thousand bytes each fit."""
+_HEADER_CHUNK = 64 * 1024
+# The header line: unquoted text and whole quoted names, which may hold line breaks (pyarrow allows them there).
+_HEADER_LINE = re.compile(rb'(?:[^"\r\n]+|"[^"]*")*')
+_QUOTED = re.compile(rb'"[^"]*"')
 
 # pandas' default markers, so that results agree with what pandas would read.
 NULL_MARKERS = [
@@ -62,3 +71,29 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def header_columns(file: BinaryIO, max_bytes: int = HEADER_MAX_BYTES) -> int | None:
+    """How many columns the CSV's first line names, or None when that line is longer than `max_bytes`.
+
+    Reads at most `max_bytes` and a byte more. pyarrow builds a parser and a
+    column for every name of the header as it opens the file, before any cap
+    can be checked: 100,000 names in under a megabyte cost a gigabyte.
+    """
+    head = b""
+    end = 0  # how far the header line is known to go
+    while True:
+        end = _HEADER_LINE.match(head, end).end()  # type: ignore[union-attr]  # it matches the empty string
+        if head[end : end + 1] in (b"\r", b"\n"):
+            return _count_columns(head[:end])
+        if len(head) > max_bytes:
+            return None
+        chunk = file.read(min(_HEADER_CHUNK, max_bytes + 1 - len(head)))
+        if not chunk:
+            return _count_columns(head)  # the whole file is its header line
+        head += chunk
+
+
+def _count_columns(line: bytes) -> int:
+    # Commas inside quotes separate nothing; a quote left open counts its commas (too many, never too few).
+    return _QUOTED.sub(b"", line).count(b",") + 1

@@ -24,7 +24,7 @@ class LocalStorage(Storage):
         key, path = self._existing(ref)
         with self.translate_errors(key):
             size = path.stat().st_size
-        return StoredFile(key, self.url(key), size)
+        return StoredFile(key, size)
 
     def open_read(self, ref: str) -> BinaryIO:
         key, path = self._existing(ref)

@@ -50,7 +50,7 @@ class S3Storage(Storage):
     def stat(self, ref: str) -> StoredFile:
         key = self.key(ref)
         info = self._info(key)
-        return StoredFile(key, self.url(key), int(info["size"]))
+        return StoredFile(key, int(info["size"]))
 
     def open_read(self, ref: str) -> BinaryIO:
         key = self.key(ref)

@@ -41,4 +41,4 @@ def gunzip(source: Source, max_bytes: int) -> Outcome:
 
 def _written(source: Source, key: str) -> Outcome:
     stored = source.storage.stat(key)
-    return Outcome({"key": stored.key, "url": stored.url, "size": stored.size}, stored)
+    return Outcome({"key": stored.key, "size": stored.size}, stored)

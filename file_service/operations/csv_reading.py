@@ -14,7 +14,7 @@ from pyarrow import csv
 
 from file_service.errors import TooLarge, Unreadable
 from file_service.source import Source
-from storage.csv_types import convert_options, widen
+from storage.csv_types import HEADER_MAX_BYTES, convert_options, header_columns, widen
 
 T = TypeVar("T")
 
@@ -25,6 +25,7 @@ BLOCK_SIZE = 1024 * 1024
 
 def scan_csv(source: Source, max_columns: int, scan: Callable[[csv.CSVStreamingReader], T]) -> T:
     """Run `scan` over the file's batches, starting over when a column must be widened."""
+    check_header(source, max_columns)
     column_types: dict[str, pa.DataType] = {}
     first = True
     while True:
@@ -39,10 +40,20 @@ def scan_csv(source: Source, max_columns: int, scan: Callable[[csv.CSVStreamingR
                 )
             except pa.ArrowInvalid as error:
                 raise Unreadable(f"not a readable CSV: {error}") from error
-            if len(reader.schema) > max_columns:
+            if len(reader.schema) > max_columns:  # the parser's own count, should it differ from the header's
                 raise TooLarge(f"{len(reader.schema)} columns, more than CSV_MAX_COLUMNS ({max_columns})")
             try:
                 return scan(reader)
             except pa.ArrowInvalid as error:
                 if not widen(error, reader.schema, column_types):
                     raise Unreadable(f"not a readable CSV: {error}") from error
+
+
+def check_header(source: Source, max_columns: int) -> None:
+    """Refuse a CSV with too many columns from its header line, before pyarrow spends memory on each."""
+    with source.storage.open_read(source.file.key) as file:
+        columns = header_columns(file)
+    if columns is None:
+        raise TooLarge(f"the header line is longer than {HEADER_MAX_BYTES} bytes")
+    if columns > max_columns:
+        raise TooLarge(f"{columns} columns, more than CSV_MAX_COLUMNS ({max_columns})")

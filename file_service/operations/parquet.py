@@ -23,7 +23,7 @@ def csv_to_parquet(source: Source, max_columns: int) -> Outcome:
     key = source.output_key(f"{stem}.parquet")
     rows = scan_csv(source, max_columns, lambda reader: _write(reader, source.storage, key))
     written = source.storage.stat(key)
-    return Outcome({"key": written.key, "url": written.url, "size": written.size, "rows": rows}, written)
+    return Outcome({"key": written.key, "size": written.size, "rows": rows}, written)
 
 
 def _write(reader: csv.CSVStreamingReader, storage: Storage, key: str) -> int:

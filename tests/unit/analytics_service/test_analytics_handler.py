@@ -1,6 +1,7 @@
 """The handler: the work in a thread, progress reported, small results inline, large ones as files."""
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -49,7 +50,7 @@ async def test_inline_records_give_an_inline_result(tmp_path):
     }
 
 
-async def test_a_large_result_goes_to_storage_with_its_urls(tmp_path):
+async def test_a_large_result_goes_to_storage_named_by_its_keys(tmp_path):
     storage = LocalStorage(tmp_path)
     pd.DataFrame({"id": np.arange(3000), "x": np.arange(3000) * 0.5}).to_parquet(tmp_path / "big.parquet")
     handler = AnalyticsHandler(storage, settings(analytics_chunk_rows=500))
@@ -62,7 +63,8 @@ async def test_a_large_result_goes_to_storage_with_its_urls(tmp_path):
 
     key = f"results/{event.job_id}/result.parquet"
     assert result["rows"] == 2800 and result["input_rows"] == 3000
-    assert result["files"]["parquet"] == storage.url(key)
+    assert result["files"] == {"parquet": key, "csv": key.replace(".parquet", ".csv")}
+    assert str(tmp_path) not in json.dumps(result)  # never the storage root's local path
     assert len(result["preview"]) == 10 and "records" not in result
     assert pd.read_parquet(tmp_path / key)["id"].tolist() == list(range(200, 3000))
     assert job.reports[-1].done == job.reports[-1].total == 3000 and job.reports[-1].unit == "rows"

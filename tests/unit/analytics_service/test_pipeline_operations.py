@@ -8,6 +8,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from analytics_service.frames import frame_from_records, schema_of_frame
+from analytics_service.limits import Limits
 from analytics_service.pipeline import PipelineFailed, run_pipeline
 from contracts.events import Analysis
 from contracts.pipeline_check import Kind
@@ -21,6 +22,8 @@ RECORDS = [
     {"city": "Paris", "shop": "a", "amount": float("inf"), "qty": 9, "at": "2024-04-03T00:00:00+00:00"},
 ]
 
+LIMITS = Limits(max_dataset_bytes=10**9, max_rows=10**6, max_columns=100, max_memory_bytes=10**9, chunk_rows=1000)
+
 
 @pytest.fixture
 def frame():
@@ -28,7 +31,7 @@ def frame():
 
 
 def run(frame, *ops):
-    return run_pipeline(frame, Analysis(records=[{}], operations=list(ops)).operations)
+    return run_pipeline(frame, Analysis(records=[{}], operations=list(ops)).operations, LIMITS)
 
 
 def plain(table):

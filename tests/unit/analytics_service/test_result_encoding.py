@@ -2,13 +2,27 @@
 
 import csv
 import io
+import itertools
 import json
+import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from analytics_service.results import file_result, formula_safe, inline_result, json_records, json_value
+from analytics_service.results import (
+    PLAIN_NUMBER,
+    file_result,
+    formula_safe,
+    inline_result,
+    json_records,
+    json_value,
+    neutralise,
+)
 from storage.local import LocalStorage
 
 
@@ -70,7 +84,8 @@ def test_formula_cells_are_neutralised_and_numbers_stay_numbers():
 
     safe = formula_safe(frame)
 
-    neutralised = ["'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "plain", "-5"]
+    # A tab or a line break alone opens no formula: what follows it is checked.
+    neutralised = ["'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "\tx", "\rx", "plain", "-5"]
     assert safe["text"].tolist()[:8] == neutralised
     assert safe["text"][8] == "+1.5e3" and pd.isna(safe["text"][9])
     assert safe["amount"].tolist() == frame["amount"].tolist()
@@ -84,12 +99,59 @@ def test_large_results_are_written_as_parquet_and_safe_csv(tmp_path):
 
     result = file_result(frame, storage, "results/job-1")
 
-    assert result["files"] == {
-        "parquet": storage.url("results/job-1/result.parquet"),
-        "csv": storage.url("results/job-1/result.csv"),
-    }
+    assert result["files"] == {"parquet": "results/job-1/result.parquet", "csv": "results/job-1/result.csv"}
     assert result["rows"] == 2 and result["columns"] == ["name", "value"]
     assert result["preview"] == [{"name": "=cmd()", "value": -1.0}, {"name": "ok", "value": "Infinity"}]
     assert pq.read_table(tmp_path / "results/job-1/result.parquet").to_pandas().equals(frame)
     rows = list(csv.reader(io.StringIO((tmp_path / "results/job-1/result.csv").read_text())))
     assert rows == [["name", "value"], ["'=cmd()", "-1.0"], ["ok", "inf"]]
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("\r=1", "\r'=1"),  # a CR starts a row for a reader whose rows end in LF
+        ("\n=1", "\n'=1"),
+        ("total\r\n=SUM(A1:A9)", "total\r\n'=SUM(A1:A9)"),
+        ("a\u2028@x", "a\u2028'@x"),
+        ("a\x0b+1", "a\x0b'+1"),
+        (" =1", "' =1"),  # spreadsheets skip leading blanks
+        ("\t\x00-1+1", "'\t\x00-1+1"),
+        ("\ufeff=1", "'\ufeff=1"),
+        ("\u3000=1", "'\u3000=1"),
+        ("\uff1d1+1", "'\uff1d1+1"),  # a full-width '=' is a formula to some spreadsheets
+        ("-5\n=1", "'-5\n'=1"),  # a plain number is one line of digits, nothing more
+        ("-5", "-5"),
+        ("plain\ntext", "plain\ntext"),
+    ],
+)
+def test_a_formula_after_any_line_break_or_blank_is_neutralised(cell, safe):
+    assert neutralise(cell) == safe
+
+
+def written_csv(frame, tmp_path):
+    file_result(frame, LocalStorage(tmp_path), "results/job")
+    with open(tmp_path / "results/job/result.csv", newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+def invisible(char):
+    return char.isspace() or unicodedata.category(char)[0] in "CZ"
+
+
+def opens_formula(cell):
+    """A cell that, past blanks and controls, starts with a formula character and is no plain number."""
+    visible = "".join(itertools.dropwhile(invisible, cell))
+    return visible[:1] in set("=+-@\uff1d\uff0b\uff0d\uff20") and not PLAIN_NUMBER.fullmatch(cell)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.text(min_size=1), cells=st.lists(st.text(), min_size=1, max_size=5))
+def test_no_text_read_back_from_the_csv_opens_a_formula(tmp_path, header, cells):
+    rows = written_csv(pd.DataFrame({header: cells}, dtype=object), tmp_path)
+
+    assert len(rows) == len(cells) + 1  # no line break inside a cell started a row
+    for row in rows:
+        assert len(row) == 1
+        for line in re.split(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]", row[0]):
+            assert not opens_formula(line) or PLAIN_NUMBER.fullmatch(row[0])

@@ -7,6 +7,7 @@ import pytest
 
 from file_service.errors import TooLarge, Unreadable
 from file_service.operations.compression import gunzip, gzip
+from file_service.settings import FileSettings
 
 
 def test_gzip_then_gunzip_gives_the_same_bytes(source_of, storage):
@@ -35,6 +36,11 @@ def test_a_gzip_bomb_stops_at_the_cap(source_of, storage):
         gunzip(source, max_bytes=10_000_000)
     assert not (storage.root / "outputs").exists() or not any((storage.root / "outputs").rglob("bomb"))
     assert source.meter.done < len(bomb)  # it stopped reading early, too
+
+
+def test_by_default_one_gunzip_writes_at_most_a_gibibyte():
+    # A megabyte of gzip can hold a gigabyte of zeros: the cap, not the input, bounds the disk used.
+    assert FileSettings(_env_file=None).gunzip_max_bytes == 1024**3
 
 
 def test_not_gzip_is_unreadable(source_of):

@@ -82,3 +82,24 @@ def test_a_header_only_file_has_no_rows(source_of):
     result = csv_stats(source_of(b"a,b\n"), max_columns=100).summary
     assert result["rows"] == 0
     assert [column["nulls"] for column in result["columns"]] == [0, 0]
+
+
+def test_too_many_columns_are_refused_from_the_header_before_pyarrow_parses_it(source_of, monkeypatch):
+    header = ",".join(f"c{i}" for i in range(100_000))  # 589 kB: pyarrow would spend a gigabyte on it
+    source = source_of(f"{header}\n{','.join('1' * 100_000)}\n".encode())
+    monkeypatch.setattr(csv_reading.csv, "open_csv", lambda *args, **kwargs: pytest.fail("pyarrow parsed the file"))
+
+    with pytest.raises(TooLarge, match="too_large: 100000 columns, more than CSV_MAX_COLUMNS"):
+        csv_stats(source, max_columns=2000)
+
+
+def test_names_quoted_with_commas_and_line_breaks_count_once(source_of):
+    found = csv_stats(source_of(b'"a,b","c\nd",e\n1,2,3\n'), max_columns=3).summary
+    assert [column["name"] for column in found["columns"]] == ["a,b", "c\nd", "e"]
+    with pytest.raises(TooLarge, match="too_large: 3 columns"):
+        csv_stats(source_of(b'"x",",\n,",y\n1,2,3\n'), max_columns=2)  # a quoted line break hides no column
+
+
+def test_a_header_line_without_an_end_is_too_large(source_of):
+    with pytest.raises(TooLarge, match="too_large: the header line is longer than 1048576 bytes"):
+        csv_stats(source_of(b"x" * 3_000_000), max_columns=2000)
