@@ -28,9 +28,12 @@ $(TESTING): $(RUNTIME)
 	rm -f $(VENV)/.installed-test-* && touch $@
 
 ## Start the whole system: gateway on :8000, every service, and a mail sink writing to ./var/mail.
+## Each process logs in as its role's broker user (devtools/broker_users.py creates them).
 run: $(RUNTIME)
 	mkdir -p var
-	. devtools/broker-env.sh && LOG_FORMAT=console PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	. devtools/broker-env.sh && $(BIN)/python -m devtools.broker_users create \
+		&& eval "$$($(BIN)/python -m devtools.broker_users env)" \
+		&& LOG_FORMAT=console PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 ## Run the whole test suite against a real broker (and PostgreSQL, when there is one).
 test: $(TESTING)

@@ -20,6 +20,7 @@ from typing import Any
 import aio_pika
 import httpx
 
+from devtools.broker_users import trusting
 from devtools.processes import Process, free_port
 from runtime.settings import ServiceSettings
 
@@ -84,6 +85,8 @@ def gateway(settings: ServiceSettings, log_dir: Path, **extra_env: str) -> Itera
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "DATABASE_URL": f"sqlite+aiosqlite:///{log_dir}/jobs-{port}.db",
+        # Every process of a measurement logs in as the same user.
+        "STATUS_PUBLISHERS": trusting(settings.amqp_url.get_secret_value()),
         **extra_env,
     }
     # "ready", not just up: the broker must be attached before the first POST

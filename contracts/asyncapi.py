@@ -52,6 +52,10 @@ DEAD_LETTER_HEADERS: dict[str, dict[str, Any]] = {
         "description": "One line per failed attempt, oldest first.",
     },
     headers.REPLAYS: {"type": "integer", "minimum": 0, "description": "How many times it was replayed."},
+    headers.PUBLISHED_BY: {
+        "type": "string",
+        "description": "The broker user who published the message this one was passed on from.",
+    },
     headers.ATTEMPT: {"type": "integer", "minimum": 1, "description": "On a status event: its own tries."},
 }
 

@@ -15,5 +15,8 @@ HISTORY = "x-offload-history"  # one line per failed attempt, oldest first
 FIRST_FAILED_AT = "x-offload-first-failed-at"  # kept from the first failure on
 REPLAYS = "x-offload-replays"  # set by a replay from the dead-letter queue
 ATTEMPT = "x-offload-attempt"  # tries of a status event (its body's attempt is its job's)
+# Who published a message that a consumer passed on (retried, dead-lettered,
+# replayed): its user_id is then the consumer's own (see Broker.publisher_of).
+PUBLISHED_BY = "x-offload-published-by"
 
 CONTENT_TYPE = "application/json"

@@ -1,7 +1,8 @@
 """`python -m gateway dlq ...`: list and replay dead letters from a terminal.
 
 Reads the gateway's settings (AMQP_URL, OFFLOAD_NAMESPACE, ...) and talks to
-the broker directly, so it works whether or not a gateway is running.
+the broker directly, so it works whether or not a gateway is running. A replay
+also counts itself on the job, in the gateway's job store (DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from uuid import UUID
 
 from pydantic import ValidationError
 
+from contracts.events import TaskType
+from gateway.database import gateway_database
 from gateway.dead_letters import (
     BROKER_ERRORS,
     SERVICES,
     BrokerUnavailable,
     DeadLetter,
     DeadLetterListing,
+    ReplayReport,
     UnknownService,
     list_dead_letters,
     replay,
 )
 from gateway.settings import GatewaySettings
+from gateway.store import JobStore
 from runtime.broker import Broker
 from runtime.logs import configure_logging
 
@@ -77,9 +83,7 @@ async def _run(args: argparse.Namespace, settings: GatewaySettings) -> int:
             letters = await list_dead_letters(broker, args.service, args.limit)
             print(DeadLetterListing.of(letters).model_dump_json(indent=2) if args.json else _table(letters))
             return 0
-        report = await replay(
-            broker, args.service, message_ids=args.message_ids, fingerprint=args.fingerprint, limit=args.limit
-        )
+        report = await _replay(broker, args, settings)
         for message_id in report.replayed:
             print(f"replayed {message_id}")
         print(f"{len(report.replayed)} replayed, {report.skipped} not selected and left in the queue")
@@ -88,6 +92,32 @@ async def _run(args: argparse.Namespace, settings: GatewaySettings) -> int:
         return 0
     finally:
         await broker.close()
+
+
+async def _replay(broker: Broker, args: argparse.Namespace, settings: GatewaySettings) -> ReplayReport:
+    # Opened on the first replay only: nothing to replay needs no job store.
+    database = gateway_database(settings.database_url)
+    opened = False
+
+    async def count_replay(job_id: UUID, task_type: TaskType) -> int:
+        nonlocal opened
+        if not opened:
+            await database.open()
+            opened = True
+        return await JobStore(database).record_replay(job_id, task_type)
+
+    try:
+        return await replay(
+            broker,
+            args.service,
+            message_ids=args.message_ids,
+            fingerprint=args.fingerprint,
+            limit=args.limit,
+            count_replay=count_replay,
+        )
+    finally:
+        if opened:
+            await database.close()
 
 
 async def _connect(settings: GatewaySettings) -> Broker:

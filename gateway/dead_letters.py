@@ -4,6 +4,10 @@ A dead-letter queue is browsed by taking its messages without acking them and
 handing them all back. A replay republishes a dead letter to the events
 exchange as a fresh first attempt and acks the dead copy only once the broker
 has confirmed the new one, so a message is never lost on the way.
+
+Each replay of a task is counted on its job before it is published, and the
+count travels in the `x-offload-replays` header: the job store believes no
+status event claiming more replays than the gateway made.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +26,7 @@ from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import BaseModel
 
 from contracts import headers as header
+from contracts.events import TaskType
 from contracts.topology import GATEWAY, SERVICE_TASKS, Queue, Topology
 from runtime.broker import Broker, PublishError
 from runtime.decode import job_id_in
@@ -50,6 +55,9 @@ FAILURE_HEADERS = frozenset(
     }
 )
 OFFLOAD_HEADER_PREFIX = "x-offload-"
+
+# Counts one more replay of a job (by id and task type) and returns the count.
+ReplayCounter = Callable[[UUID, TaskType], Awaitable[int]]
 
 
 class UnknownService(LookupError):
@@ -262,8 +270,14 @@ async def replay(
     message_ids: Iterable[str] | None = None,
     fingerprint: str | None = None,
     limit: int | None = None,
+    count_replay: ReplayCounter | None = None,
 ) -> ReplayReport:
-    """Republish the selected dead letters of `service` (all when nothing is selected)."""
+    """Republish the selected dead letters of `service` (all when nothing is selected).
+
+    `count_replay` records each replay on its job (the gateway's JobStore); without
+    it, the count in the dead letter's header goes on, which the store will not
+    believe: only for tests of the queues themselves.
+    """
     spec = dead_letter_queue(broker.topology, service)
     wanted = set(message_ids) if message_ids is not None else None
     report = ReplayReport()
@@ -298,7 +312,7 @@ async def replay(
                 # between leaves both (never neither); the copy keeps the message
                 # id, so the service's inbox skips it if the other one succeeded.
                 try:
-                    await _republish(broker, service, message, letter)
+                    await _republish(broker, service, message, letter, count_replay)
                 except PublishError as error:
                     await message.nack(requeue=True)
                     report.failed = f"could not republish {letter.message_id}: {error}"
@@ -312,13 +326,25 @@ async def replay(
     return report
 
 
-async def _republish(broker: Broker, service: str, message: AbstractIncomingMessage, letter: DeadLetter) -> None:
+async def _republish(
+    broker: Broker,
+    service: str,
+    message: AbstractIncomingMessage,
+    letter: DeadLetter,
+    count_replay: ReplayCounter | None,
+) -> None:
     carried = {
         name: value
         for name, value in (message.headers or {}).items()
         if name.startswith(OFFLOAD_HEADER_PREFIX) and name not in FAILURE_HEADERS
     }
-    carried[header.REPLAYS] = letter.replays + 1
+    carried[header.REPLAYS] = await _replay_number(service, letter, count_replay)
+    if service == GATEWAY:
+        # A status event republished by the gateway carries the gateway's user_id;
+        # the header says which service user published it (see Broker.publisher_of).
+        carried[header.PUBLISHED_BY] = broker.publisher_of(message) or ""
+    else:
+        carried.pop(header.PUBLISHED_BY, None)
     await broker.publish_body(
         _as_first_attempt(message.body) if service != GATEWAY else message.body,
         exchange=broker.topology.events.name,
@@ -328,6 +354,15 @@ async def _republish(broker: Broker, service: str, message: AbstractIncomingMess
         content_type=message.content_type,
         headers=carried,
     )
+
+
+async def _replay_number(service: str, letter: DeadLetter, count_replay: ReplayCounter | None) -> int:
+    """Which replay of its job this is: counted by the job store, not taken from the header."""
+    if count_replay is None or service == GATEWAY or letter.job_id is None:
+        # A status event is not a replay of its job; a body without a job id
+        # is invalid and will be dead-lettered again.
+        return letter.replays + 1
+    return await count_replay(letter.job_id, SERVICE_TASKS[service])
 
 
 def _replay_routing_key(topology: Topology, service: str, letter: DeadLetter) -> str:

@@ -3,6 +3,8 @@
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from contracts.permissions import status_publishers
+from contracts.topology import SERVICE_TASKS
 from runtime.settings import ServiceSettings
 from storage import StorageSettings
 
@@ -50,6 +52,34 @@ class GatewaySettings(ServiceSettings, StorageSettings):
     status_prefetch: int = Field(256, ge=1, description="Status events folded into the store at once.")
     idempotency_key_ttl: float = Field(86_400, gt=0, description="Seconds an Idempotency-Key is remembered.")
     relay_batch: int = Field(500, ge=1, description="Outbox events published concurrently per batch.")
+
+    status_publishers: str | None = Field(
+        None,
+        description="Broker users whose status events the gateway believes, as `user:service` pairs separated "
+        "by commas (a user may report for several services: list it once per service). "
+        "Unset: the role users of the namespace, `<namespace>-email:email,<namespace>-file:file,...`.",
+    )
+
+    @field_validator("status_publishers")
+    @classmethod
+    def _well_formed_status_publishers(cls, value: str | None) -> str | None:
+        for pair in _split(value or ""):
+            user, _, service = pair.partition(":")
+            if not user.strip() or service.strip() not in SERVICE_TASKS:
+                raise ValueError(
+                    f"STATUS_PUBLISHERS: {pair!r} is not `user:service` with a service among {', '.join(SERVICE_TASKS)}"
+                )
+        return value if _split(value or "") else None
+
+    def trusted_status_publishers(self) -> dict[str, frozenset[str]]:
+        """Broker user -> the services whose jobs it may report on."""
+        if self.status_publishers is None:
+            return status_publishers(self.offload_namespace)
+        trusted: dict[str, set[str]] = {}
+        for pair in _split(self.status_publishers):
+            user, _, service = pair.partition(":")
+            trusted.setdefault(user.strip(), set()).add(service.strip())
+        return {user: frozenset(services) for user, services in trusted.items()}
 
     @field_validator("api_keys")
     @classmethod

@@ -45,7 +45,7 @@ class Gateway:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.store = JobStore(self.db)
+        self.store = JobStore(self.db, max_attempts=self.settings.retry_max_attempts)
         self.storage = self.settings.storage()
         self.intake = Intake(self.db, key_ttl=self.settings.idempotency_key_ttl)
         self.outbox = Outbox(self.db)

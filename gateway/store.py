@@ -4,6 +4,11 @@ Services report what happened to a job as status events, delivered at least
 once and in no guaranteed order. `fold` decides, from the job's row and one
 event, what changes (or that the event is stale); `JobStore` runs that decision
 in one short transaction on SQLite or PostgreSQL, picked by the URL alone.
+
+Only service users' events reach the store (gateway/status.py), and even those
+must be possible: an event for a replay the gateway never made, or for an
+attempt past the retry policy's last, is refused, so that a forged high
+`replay` or `attempt` cannot outrank the job's real events.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
+from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Column, Index, Integer, String, Table, Uuid, bindparam, func, select, update
@@ -54,10 +61,21 @@ jobs = Table(
     Column("last_attempt", Integer, nullable=False),
     Column("last_rank", Integer, nullable=False),
     Column("last_event_at", UTCDateTime, nullable=False),
+    # Replays of the job's dead letter the gateway made; no event may claim more.
+    Column("replays", Integer, nullable=False, server_default="0"),
     Index("ix_jobs_status_created_at", "status", "created_at"),
     Index("ix_jobs_task_type_created_at", "task_type", "created_at"),
     # The unfiltered listing (newest first) would otherwise sort the table.
     Index("ix_jobs_created_at_job_id", "created_at", "job_id"),
+)
+
+
+log = structlog.get_logger("offload.gateway")
+
+IMPOSSIBLE = Counter(
+    "offload_status_events_impossible",
+    "Status events ignored because they cannot follow what the gateway knows of the job.",
+    ["reason"],
 )
 
 
@@ -134,14 +152,39 @@ def queued_row(
         "last_attempt": 0,
         "last_rank": 0,
         "last_event_at": created_at,
+        "replays": 0,
     }
 
 
-def fold(row: Mapping[str, Any], event: StatusEvent, *, now: datetime) -> dict[str, Any] | None:
-    """The column changes `event` makes to the job in `row`, or None if it is stale.
+def impossible(row: Mapping[str, Any], event: StatusEvent, max_attempts: int | None) -> str | None:
+    """Why `event` cannot be about the job in `row` (None: it can)."""
+    if event.replay > row["replays"]:
+        return "unknown_replay"
+    if max_attempts is not None and event.attempt > max_attempts:
+        return "attempt_past_limit"
+    return None
+
+
+def fold(
+    row: Mapping[str, Any], event: StatusEvent, *, now: datetime, max_attempts: int | None = None
+) -> dict[str, Any] | None:
+    """The column changes `event` makes to the job in `row`, or None if it is stale or impossible.
 
     Equal keys apply, so a redelivered event rewrites the same values.
+    `max_attempts` is the last attempt the retry policy allows.
     """
+    if (why := impossible(row, event, max_attempts)) is not None:
+        IMPOSSIBLE.labels(why).inc()
+        log.warning(
+            "impossible status event ignored",
+            reason=why,
+            job_id=str(event.job_id),
+            type=event.type,
+            attempt=event.attempt,
+            replay=event.replay,
+            replays_made=row["replays"],
+        )
+        return None
     key = event_key(event)
     if key < (row["last_replay"], row["last_attempt"], row["last_rank"], row["last_event_at"]):
         return None
@@ -203,8 +246,10 @@ def _folded_params(row: Mapping[str, Any]) -> dict[str, Any]:
 class JobStore:
     """Jobs: recorded when accepted, then kept current by status events."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, max_attempts: int | None = None) -> None:
+        """`max_attempts`: the retry policy's last attempt; events past it are ignored."""
         self._db = database
+        self._max_attempts = max_attempts
 
     async def create(
         self, job_id: UUID, task_type: TaskType, *, created_at: datetime, conn: AsyncConnection | None = None
@@ -239,7 +284,7 @@ class JobStore:
                 fresh = queued_row(
                     event.job_id, event.task_type, created_at=event.created_at, now=now
                 )
-                changes = fold(fresh, event, now=now)
+                changes = fold(fresh, event, now=now, max_attempts=self._max_attempts)
                 inserted = await conn.execute(
                     self._db.insert_if_absent(jobs).values({**fresh, **(changes or {})})
                 )
@@ -248,7 +293,7 @@ class JobStore:
                 # Another transaction inserted it first; fold into theirs.
                 row = await self._row(conn, event.job_id, for_update=True)
                 assert row is not None
-            changes = fold(row, event, now=now)
+            changes = fold(row, event, now=now, max_attempts=self._max_attempts)
             if changes:
                 await conn.execute(
                     update(jobs).where(jobs.c.job_id == event.job_id).values(changes)
@@ -267,7 +312,7 @@ class JobStore:
                 if event.job_id not in rows:
                     rows[event.job_id] = queued_row(event.job_id, event.task_type, created_at=event.created_at, now=now)
                     new.add(event.job_id)
-                changes = fold(rows[event.job_id], event, now=now)
+                changes = fold(rows[event.job_id], event, now=now, max_attempts=self._max_attempts)
                 if changes:
                     rows[event.job_id].update(changes)
                     changed.add(event.job_id)
@@ -283,6 +328,25 @@ class JobStore:
             if event.job_id in new - inserted:
                 await self.apply(event)
         return [None] * len(events)
+
+    async def record_replay(self, job_id: UUID, task_type: TaskType) -> int:
+        """Count one more replay of the job's dead letter; returns how many were made.
+
+        Called before the replay is published, so its events find it counted. A
+        job the store never heard of is recorded as queued.
+        """
+        now = utc_now()
+        async with self._db.writes() as conn:
+            await conn.execute(
+                self._db.insert_if_absent(jobs).values(queued_row(job_id, task_type, created_at=now, now=now))
+            )
+            counted = (
+                update(jobs)
+                .where(jobs.c.job_id == job_id)
+                .values(replays=jobs.c.replays + 1)
+                .returning(jobs.c.replays)
+            )
+            return (await conn.execute(counted)).scalar_one()
 
     async def get(self, job_id: UUID) -> Job | None:
         async with self._db.reads() as conn:

@@ -4,6 +4,10 @@ The connection is robust: after a broker restart or a cut link, aio-pika
 reconnects and restores channels, queues, bindings and consumers. Every
 publish waits for the broker's confirm, bounded by `publish_timeout`, so a
 publish during an outage fails fast instead of hanging.
+
+Every message carries the connection's user name in its `user_id` property.
+RabbitMQ refuses a publish whose `user_id` is not the authenticated user, so a
+consumer can trust it to say who published (see contracts/permissions.py).
 """
 
 from __future__ import annotations
@@ -12,17 +16,20 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import structlog
 from aio_pika.abc import (
     AbstractExchange,
+    AbstractIncomingMessage,
     AbstractRobustChannel,
     AbstractRobustConnection,
     AbstractRobustQueue,
 )
 from pydantic import BaseModel
 
+from contracts import headers
 from contracts.headers import CONTENT_TYPE
 from contracts.topology import Exchange, Queue, Topology
 from runtime.settings import ServiceSettings
@@ -30,6 +37,9 @@ from runtime.settings import ServiceSettings
 log = structlog.get_logger("offload.broker")
 
 RECONNECT_INTERVAL = 1.0
+
+# aio-pika's login when the URL names none.
+DEFAULT_USER = "guest"
 
 
 class PublishError(Exception):
@@ -48,6 +58,7 @@ class Broker:
     ) -> None:
         self.topology = topology
         self._url = url
+        self.user = user_in(url)
         self._name = name
         self._heartbeat = heartbeat
         self._publish_timeout = publish_timeout
@@ -156,6 +167,7 @@ class Broker:
             message_id=message_id,
             type=message_type,
             headers=dict(headers or {}),
+            user_id=self.user,
         )
         target = self._exchange(exchange)
         try:
@@ -167,6 +179,19 @@ class Broker:
             raise PublishError(f"no confirm from the broker within {self._publish_timeout:g}s") from error
         except Exception as error:  # nack, return, closed channel: all mean "not published"
             raise PublishError(f"{type(error).__name__}: {error}") from error
+
+    def publisher_of(self, message: AbstractIncomingMessage) -> str | None:
+        """The broker user who published `message` in the first place.
+
+        RabbitMQ vouches for `user_id`. When it is this process's own user, the
+        message is one this process passed on (a retry, a dead letter, a replay),
+        and the original publisher is in the header it set when doing so.
+        """
+        if message.user_id == self.user and headers.PUBLISHED_BY in (message.headers or {}):
+            original = message.headers[headers.PUBLISHED_BY]
+            name = original.decode(errors="replace") if isinstance(original, bytes) else str(original)
+            return name or None
+        return message.user_id
 
     async def close(self) -> None:
         """Close the connection; with the broker unreachable, give up after a few seconds."""
@@ -190,3 +215,9 @@ class Broker:
     @staticmethod
     async def _declare_exchange(channel: AbstractRobustChannel, exchange: Exchange) -> AbstractExchange:
         return await channel.declare_exchange(exchange.name, exchange.type, durable=True)
+
+
+def user_in(url: str) -> str:
+    """The user name an AMQP URL logs in with."""
+    name = urlsplit(url).username
+    return unquote(name) if name else DEFAULT_USER

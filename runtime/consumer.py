@@ -57,6 +57,9 @@ from runtime.subscription import Subscription
 E = TypeVar("E", bound=Envelope)
 Result = Mapping[str, Any] | BaseModel | None
 Handler = Callable[[E, JobContext], Awaitable[Result]]
+# Says why a valid message must not be handled (None: handle it), given the
+# broker user who published it (see Broker.publisher_of).
+Screen = Callable[[E, str | None], str | None]
 
 log = structlog.get_logger("offload.consumer")
 
@@ -81,10 +84,12 @@ class Consumer(Generic[E]):
         prefetch: int,
         max_message_bytes: int,
         inbox: Inbox | None = None,
+        screen: Screen[E] | None = None,
     ) -> None:
         """`task_type` is the kind of job this consumer runs; None for a consumer
         of status events (the gateway's), which reports no status of its own.
-        With an `inbox`, a message finished before is not run again."""
+        With an `inbox`, a message finished before is not run again. A message
+        `screen` refuses is dead-lettered unhandled."""
         self._broker = broker
         self._queues = queues
         self._adapter: TypeAdapter[E] = TypeAdapter(event_type)
@@ -93,6 +98,7 @@ class Consumer(Generic[E]):
         self._retry = retry
         self._max_message_bytes = max_message_bytes
         self._inbox = inbox
+        self._screen = screen
         self._service = queues.service
         self._subscription = Subscription(broker, queues.work, queues.service, prefetch, self._on_message)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -145,6 +151,9 @@ class Consumer(Generic[E]):
             event = decode_message(message, self._adapter, self._max_message_bytes)
         except InvalidMessage as error:
             await self._dead_letter(message, None, error, DeadLetterReason.invalid_message)
+            return
+        if self._screen is not None and (refusal := self._screen(event, self._broker.publisher_of(message))):
+            await self._dead_letter(message, event, RefusedMessage(refusal), DeadLetterReason.invalid_message)
             return
         # Two copies of one message (a redelivery and a publisher's retry) take
         # turns, so the second finds the first one's result in the inbox.
@@ -224,7 +233,7 @@ class Consumer(Generic[E]):
     ) -> None:
         delay = self._delay_for(attempt, error)
         queue = self._queues.delays[delay]
-        retry_headers = _with_history(message, attempt, error)
+        retry_headers = self._passed_on(message, attempt, error)
         if self._task_type is not None:
             body = event.next_attempt().model_dump_json().encode()
         else:
@@ -262,7 +271,7 @@ class Consumer(Generic[E]):
     ) -> None:
         info = _error_info(error)
         failure_headers = {
-            **_with_history(message, attempt, error),
+            **self._passed_on(message, attempt, error),
             headers.REASON: reason.value,
             headers.ERROR_TYPE: info.type,
             headers.ERROR_MESSAGE: info.message,
@@ -297,6 +306,13 @@ class Consumer(Generic[E]):
             error=info.message,
             error_type=info.type,
         )
+
+    def _passed_on(self, message: AbstractIncomingMessage, attempt: int, error: Exception) -> dict[str, Any]:
+        """Headers for a copy this consumer publishes: who published the original goes
+        with it, since the copy's `user_id` is this consumer's own."""
+        carried = _with_history(message, attempt, error)
+        carried[headers.PUBLISHED_BY] = self._broker.publisher_of(message) or ""
+        return carried
 
     def _delay_for(self, attempt: int, error: Exception) -> float:
         delay = self._retry.delay_after(attempt)
@@ -336,6 +352,10 @@ class Consumer(Generic[E]):
             **fields,
         )
         await self._broker.publish(status, mandatory=False)
+
+
+class RefusedMessage(Exception):
+    """A valid message its consumer's screen refused (an untrusted publisher, say)."""
 
 
 class _StartReport:

@@ -75,7 +75,12 @@ async def replay_dead_letters(service: str, body: ReplayRequest, gateway: Gatewa
     broker = _broker(gateway)
     try:
         return await replay(
-            broker, service, message_ids=body.message_ids, fingerprint=body.fingerprint, limit=body.limit
+            broker,
+            service,
+            message_ids=body.message_ids,
+            fingerprint=body.fingerprint,
+            limit=body.limit,
+            count_replay=gateway.store.record_replay,
         )
     except UnknownService as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error

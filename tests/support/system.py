@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from contracts.topology import Topology
+from devtools.broker_users import trusting
 from devtools.processes import ROOT, Process, free_port
 from support.smtp import RecordingHandler
 from support.topology import TEST_RETRY
@@ -72,6 +73,9 @@ def gateway(processes, amqp_url, topology, amqp, tmp_path) -> Callable[..., Gate
             "HOST": "127.0.0.1",
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/jobs-{port}.db",
             "FILE_STORAGE_ROOT": str(tmp_path / "files"),
+            # Every process here logs in as one user (guest); the role users are
+            # tested in tests/integration/gateway/test_status_trust.py.
+            "STATUS_PUBLISHERS": trusting(amqp_url),
             **env,
         }
         # Fully ready means attached to the broker, so its status queue exists.

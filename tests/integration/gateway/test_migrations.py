@@ -76,7 +76,9 @@ async def test_a_database_made_by_create_all_keeps_its_jobs_and_gets_a_version(d
 
     def made_by_create_all(conn: Connection) -> None:
         gateway_metadata().create_all(conn)
-        conn.execute(jobs.insert().values(row))
+        # As the gateway's create_all left it: without the columns of later revisions.
+        conn.execute(text("ALTER TABLE jobs DROP COLUMN replays"))
+        conn.execute(jobs.insert().values({k: v for k, v in row.items() if k != "replays"}))
 
     await on_own_connection(database_url, made_by_create_all)
 
