@@ -20,9 +20,7 @@ def requested(**fields) -> EmailRequested:
 
 
 async def test_delivers_one_message_to_every_envelope_recipient(sink):
-    event = requested(
-        to=["ada@example.com"], cc=["bob@example.com"], bcc=["audit@example.com", "ada@example.com"]
-    )
+    event = requested(to=["ada@example.com"], cc=["bob@example.com"], bcc=["audit@example.com", "ada@example.com"])
 
     settings = sink.settings(email_from="Reports <reports@example.org>")
 

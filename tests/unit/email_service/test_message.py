@@ -139,9 +139,7 @@ def test_contract_refuses_a_subject_that_would_inject_headers():
         requested(subject="Hello\r\nBcc: victim@example.com")
 
 
-@pytest.mark.parametrize(
-    "subject", ["Hello\r\nBcc: victim@example.com", "Hi\nX-Evil: 1", "Hi\rX: 1"]
-)
+@pytest.mark.parametrize("subject", ["Hello\r\nBcc: victim@example.com", "Hi\nX-Evil: 1", "Hi\rX: 1"])
 def test_message_refuses_line_breaks_even_if_the_contract_is_bypassed(subject):
     smuggled = EmailRequested.model_construct(**{**requested().model_dump(), "subject": subject})
 
