@@ -7,6 +7,7 @@ from email.policy import default as default_policy
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from contracts.events import address_problem, header_text_problem
 from runtime.settings import ServiceSettings
 
 
@@ -57,8 +58,24 @@ class EmailSettings(ServiceSettings):
 
 
 def sender_address(email_from: str) -> str:
-    header = default_policy.header_factory("From", email_from)
+    return sender_mailbox(email_from)[1]
+
+
+def sender_mailbox(email_from: str) -> tuple[str, str]:
+    """EMAIL_FROM's display name and address."""
+    try:
+        header = default_policy.header_factory("From", email_from)
+    except ValueError as exc:  # e.g. a name whose encoded words decode to a line break
+        raise ValueError(f"EMAIL_FROM: {exc}, got {email_from!r}") from exc
     addresses: tuple[Address, ...] = header.addresses
     if len(addresses) != 1 or header.defects or not addresses[0].domain:
         raise ValueError(f"EMAIL_FROM must be one mailbox like 'Name <user@host>', got {email_from!r}")
-    return addresses[0].addr_spec
+    display_name, addr_spec = addresses[0].display_name, addresses[0].addr_spec
+    # The name is read as header text, so encoded words in it are decoded:
+    # what they decode to must still be one line.
+    problem = header_text_problem(display_name) or address_problem(addr_spec)
+    if problem is None and not addr_spec.isascii():
+        problem = f"{addr_spec!r}: write an internationalised domain in its ASCII (xn--) form"
+    if problem is not None:
+        raise ValueError(f"EMAIL_FROM: {problem}")
+    return display_name, addr_spec
