@@ -10,12 +10,15 @@ message and doubles as its routing key on the events exchange.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
+from email_validator import validate_email
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -93,9 +96,77 @@ class Envelope(BaseModel):
         return self.model_copy(update={"attempt": self.attempt + 1})
 
 
-# Header-safe text: a CR or LF in a subject or display name is how header
-# injection starts, so the contract refuses it before any service sees it.
-SingleLine = Annotated[str, Field(pattern=r"^[^\r\n]*$")]
+# What cannot go in one line of an email header, by Unicode category. Cc is
+# CR, LF and every other control (tab, \x0b, \x85, ...); Zl and Zp are the
+# line and paragraph separators: with Cc they hold everything str.splitlines()
+# splits on. Cf are invisible format characters, which can hide text or
+# reorder what a reader sees (bidi overrides); Cs, lone surrogates, have no
+# UTF-8 form at all.
+_NOT_IN_A_HEADER = {
+    "Cc": "a control character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Cf": "an invisible format character",
+    "Cs": "a lone surrogate",
+}
+# Format characters that real text needs: emoji sequences and scripts such as
+# Persian and Devanagari are written with the zero-width (non-)joiner.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def header_text_problem(text: str) -> str | None:
+    """Why `text` cannot be one line of an email header, or None if it can."""
+    for position, char in enumerate(text):
+        kind = _NOT_IN_A_HEADER.get(unicodedata.category(char))
+        if kind is not None and char not in _JOINERS:
+            name = unicodedata.name(char, "")
+            return (
+                f"character {position + 1} is U+{ord(char):04X}{' ' + name if name else ''}, {kind}; "
+                "an email header takes one line of visible text"
+            )
+    return None
+
+
+def _one_header_line(text: str) -> str:
+    problem = header_text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+def address_problem(address: str) -> str | None:
+    """Why the email service cannot send to or name `address`, or None if it can."""
+    local_part = address.rpartition("@")[0]
+    # Refused rather than sent with SMTPUTF8, which many servers on the way
+    # lack: a mail that could not be delivered is better refused up front.
+    if not local_part.isascii():
+        return (
+            f"{address!r}: the part before '@' must be ASCII "
+            "(mailbox names in other scripts need SMTPUTF8, which Offload does not use)"
+        )
+    if "=?" in address:
+        return f"{address!r}: '=?' in an address would be read as an RFC 2047 encoded word"
+    return None
+
+
+def _sendable(address: str) -> str:
+    problem = address_problem(address)
+    if problem is not None:
+        raise ValueError(problem)
+    # EmailStr gives an internationalised domain in Unicode; SMTP and the
+    # headers need its ASCII (IDNA) form, so that is the form the event carries.
+    return validate_email(address, check_deliverability=False).ascii_email
+
+
+# Header-safe text: a line break is how header injection starts, and encoded
+# or not, the contract refuses it before any service sees it.
+SingleLine = Annotated[
+    str,
+    AfterValidator(_one_header_line),
+    Field(description="One line of visible text: no line breaks, controls or invisible format characters."),
+]
+# An address the email service can put in a header and an SMTP envelope, in ASCII.
+Mailbox = Annotated[EmailStr, AfterValidator(_sendable)]
 
 
 class Email(BaseModel):
@@ -103,10 +174,10 @@ class Email(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    to: list[EmailStr] = Field(min_length=1, max_length=100)
-    cc: list[EmailStr] = Field(default_factory=list, max_length=100)
-    bcc: list[EmailStr] = Field(default_factory=list, max_length=100)
-    reply_to: list[EmailStr] = Field(default_factory=list, max_length=10)
+    to: list[Mailbox] = Field(min_length=1, max_length=100)
+    cc: list[Mailbox] = Field(default_factory=list, max_length=100)
+    bcc: list[Mailbox] = Field(default_factory=list, max_length=100)
+    reply_to: list[Mailbox] = Field(default_factory=list, max_length=10)
     subject: SingleLine = Field(min_length=1, max_length=998)
     text: str | None = Field(default=None, max_length=1_000_000)
     html: str | None = Field(default=None, max_length=1_000_000)

@@ -13,7 +13,7 @@ from typing import Any
 import aiosmtplib
 
 from contracts.events import EmailRequested
-from email_service.message import build_message, envelope_recipients
+from email_service.message import build_message, envelope_recipients, wire_bytes
 from email_service.settings import EmailSettings
 from runtime.errors import PermanentError, TransientError
 
@@ -25,11 +25,13 @@ class EmailHandler:
     async def __call__(self, event: EmailRequested, job: object) -> dict[str, Any]:
         settings = self.settings
         message = build_message(event, settings.email_from, settings.email_message_id_domain)
+        # The bytes that were checked are the bytes that are sent.
+        raw = wire_bytes(message, event, settings.email_from, settings.email_message_id_domain)
         recipients = envelope_recipients(event)
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         try:
             refused, reply = await aiosmtplib.send(
-                message,
+                raw,
                 sender=settings.sender,
                 recipients=recipients,
                 hostname=settings.smtp_host,

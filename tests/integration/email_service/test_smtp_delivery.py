@@ -1,5 +1,7 @@
 """The email handler against real SMTP servers: what arrives, and how refusals are sorted."""
 
+import base64
+
 import pytest
 
 from contracts.events import EmailRequested
@@ -20,9 +22,7 @@ def requested(**fields) -> EmailRequested:
 
 
 async def test_delivers_one_message_to_every_envelope_recipient(sink):
-    event = requested(
-        to=["ada@example.com"], cc=["bob@example.com"], bcc=["audit@example.com", "ada@example.com"]
-    )
+    event = requested(to=["ada@example.com"], cc=["bob@example.com"], bcc=["audit@example.com", "ada@example.com"])
 
     settings = sink.settings(email_from="Reports <reports@example.org>")
 
@@ -144,3 +144,40 @@ async def test_an_unverifiable_certificate_is_not_trusted_by_default(implicit_tl
         await EmailHandler(implicit_tls_sink.settings(smtp_tls=True))(requested(), JOB)
 
     assert implicit_tls_sink.handler.received == []
+
+
+ATTACK_SUBJECTS = [
+    "=?utf-8?q?Hi=0D=0ABcc:_victim@evil.test?=",
+    "=?utf-8?b?" + base64.b64encode(b"Hi\r\nFrom: boss@evil.test\r\nReply-To: phish@evil.test").decode() + "?=",
+    "=?iso-8859-1?q?H=E9=0ABcc:_victim@evil.test?=",
+    "=?utf-8?q?Hi=0D=0AContent-Type:_text/html=0D=0A=0D=0A<h1>Owned</h1>?=",
+]
+
+
+@pytest.mark.parametrize("subject", ATTACK_SUBJECTS)
+async def test_an_encoded_line_break_in_the_subject_arrives_as_literal_text(sink, subject):
+    event = requested(subject=subject, reply_to=["help@example.com"])
+
+    await EmailHandler(sink.settings())(event, JOB)
+
+    [received] = sink.handler.received
+    assert received.rcpt_tos == ["ada@example.com"]
+    head, _, _ = received.content.partition(b"\r\n\r\n")
+    fields = [line.split(b":")[0] for line in head.splitlines() if line[:1] not in (b" ", b"\t")]
+    assert fields == [
+        b"From",
+        b"To",
+        b"Reply-To",
+        b"Subject",
+        b"Date",
+        b"Message-ID",
+        b"X-Offload-Job-Id",
+        b"Content-Type",
+        b"Content-Transfer-Encoding",
+        b"MIME-Version",
+    ]
+    message = received.message
+    assert message["Subject"] == subject
+    assert [address.addr_spec for address in message["Reply-To"].addresses] == ["help@example.com"]
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content() == "See attached.\r\n"

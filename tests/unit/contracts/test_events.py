@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.events import (
@@ -22,6 +24,7 @@ from contracts.events import (
     NotificationRequested,
     TaskEvent,
 )
+from gateway.routes import tasks
 
 TASKS = [
     EmailRequested(to=["ada@example.com"], cc=["bob@example.com"], subject="Hi", text="t", html="<p>t</p>"),
@@ -95,7 +98,7 @@ def test_a_newer_minor_version_with_extra_fields_is_accepted():
         ({"created_at": "2026-01-01T00:00:00"}, "timezone info"),
         ({"type": "email.sent"}, "Input should be 'email.requested'"),
         ({"to": []}, "at least 1 item"),
-        ({"subject": "a\nBcc: eve@example.com"}, "String should match pattern"),
+        ({"subject": "a\nBcc: eve@example.com"}, "character 2 is U\\+000A, a control character"),
         ({"text": None, "html": None}, "needs a text or an html body"),
     ],
 )
@@ -193,3 +196,89 @@ def test_an_analysis_dataset_that_climbs_out_is_refused():
     with pytest.raises(ValidationError, match="climbs out"):
         AnalysisRequested(dataset="../data.parquet", operations=[{"op": "describe"}])
     assert AnalysisRequested(dataset="datasets/sales.parquet", operations=[{"op": "describe"}]).dataset
+
+
+@pytest.mark.parametrize(
+    ("subject", "says"),
+    [
+        ("Hi\r\nBcc: eve@example.com", "character 3 is U\\+000D, a control character"),
+        ("Hi\u2028Bcc: eve@example.com", "character 3 is U\\+2028 LINE SEPARATOR, a line separator"),
+        ("Hi\u2029there", "U\\+2029 PARAGRAPH SEPARATOR, a paragraph separator"),
+        ("Hi\x85Bcc: eve@example.com", "U\\+0085, a control character"),
+        ("Hi\x0bthere", "U\\+000B, a control character"),
+        ("Hi\x0cthere", "U\\+000C, a control character"),
+        ("Hi\x1cthere", "U\\+001C, a control character"),
+        ("Hi\tthere", "U\\+0009, a control character"),
+        ("Hi\x00", "U\\+0000, a control character"),
+        ("Hi\x7f", "U\\+007F, a control character"),
+        ("Pay \u202egnp.exe", "U\\+202E RIGHT-TO-LEFT OVERRIDE, an invisible format character"),
+        ("Hi\u200bthere", "U\\+200B ZERO WIDTH SPACE, an invisible format character"),
+        ("\ufeffHi", "character 1 is U\\+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("Hi\ud800", "Input should be a valid string"),
+    ],
+)
+def test_a_subject_that_is_not_one_line_of_visible_text_is_refused(subject, says):
+    with pytest.raises(ValidationError, match=says) as refused:
+        EmailRequested(to=["ada@example.com"], subject=subject, text="t")
+    assert [error["loc"] for error in refused.value.errors()] == [("subject",)]
+
+
+def test_every_character_str_splitlines_splits_on_is_refused_in_a_subject():
+    breaks = [char for char in map(chr, range(0x3000)) if len(f"a{char}b".splitlines()) > 1]
+    assert len(breaks) == 10  # \n \x0b \x0c \r \x1c \x1d \x1e \x85 \u2028 \u2029
+    for char in breaks:
+        with pytest.raises(ValidationError, match="subject"):
+            EmailRequested(to=["ada@example.com"], subject=f"a{char}b", text="t")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Réunion à 10h – café ☕ 東京",
+        "Coder: 👩\u200d💻",  # a zero-width joiner inside an emoji sequence
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, with a zero-width non-joiner
+        "=?utf-8?q?Hi=0D=0ABcc:_eve@example.com?=",  # literal text; the email service keeps it literal
+        "  spaced  out  ",
+    ],
+)
+def test_one_line_of_visible_text_is_a_subject(subject):
+    assert EmailRequested(to=["ada@example.com"], subject=subject, text="t").subject == subject
+
+
+@pytest.mark.parametrize("field", ["to", "cc", "bcc", "reply_to"])
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("ädä@example.com", "the part before '@' must be ASCII"),
+        ("用户@example.com", "the part before '@' must be ASCII"),
+        ("=?utf-8?q?x=0D=0ABcc=3A_v?=@example.com", "would be read as an RFC 2047 encoded word"),
+    ],
+)
+def test_an_address_the_email_service_cannot_send_to_is_refused(field, address, says):
+    fields = {"to": ["ada@example.com"], "subject": "Hi", "text": "t"} | {field: [address]}
+    with pytest.raises(ValidationError, match=says) as refused:
+        EmailRequested(**fields)
+    assert [error["loc"] for error in refused.value.errors()] == [(field, 0)]
+
+
+def test_an_internationalised_domain_is_carried_in_its_ascii_form():
+    event = EmailRequested(to=["ada@bücher.example"], bcc=["bob@Straße.example"], subject="Hi", text="t")
+
+    assert event.to == ["ada@xn--bcher-kva.example"]
+    assert event.bcc == ["bob@xn--strae-oqa.example"]
+
+
+async def test_the_gateway_answers_422_naming_the_field_it_refuses():
+    # The gateway validates request bodies with these models; its route says so.
+    app = FastAPI()
+    app.include_router(tasks.router)
+    app.state.gateway = None  # never reached: the body is refused first
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        for field, value in [("subject", "Hi\u2028Bcc: eve@example.com"), ("to", ["ädä@example.com"])]:
+            body = {"to": ["ada@example.com"], "subject": "Hi", "text": "t"} | {field: value}
+            response = await client.post("/v1/emails", json=body)
+
+            assert response.status_code == 422, response.text
+            [error] = response.json()["detail"]
+            assert error["loc"][:2] == ["body", field]

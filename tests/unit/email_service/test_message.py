@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from contracts.events import EmailRequested
 from email_service.message import build_message, envelope_recipients
+from runtime.errors import PermanentError
 
 SENDER = "Offload <noreply@example.org>"
 DOMAIN = "mail.example.org"
@@ -139,13 +140,11 @@ def test_contract_refuses_a_subject_that_would_inject_headers():
         requested(subject="Hello\r\nBcc: victim@example.com")
 
 
-@pytest.mark.parametrize(
-    "subject", ["Hello\r\nBcc: victim@example.com", "Hi\nX-Evil: 1", "Hi\rX: 1"]
-)
+@pytest.mark.parametrize("subject", ["Hello\r\nBcc: victim@example.com", "Hi\nX-Evil: 1", "Hi\rX: 1"])
 def test_message_refuses_line_breaks_even_if_the_contract_is_bypassed(subject):
     smuggled = EmailRequested.model_construct(**{**requested().model_dump(), "subject": subject})
 
-    with pytest.raises(ValueError, match="linefeed or carriage return"):
+    with pytest.raises(PermanentError, match=r"subject: character \d is U\+000[AD]"):
         build_message(smuggled, SENDER, DOMAIN)
 
 
@@ -154,5 +153,5 @@ def test_message_refuses_line_breaks_in_a_bypassed_address():
         **{**requested().model_dump(), "reply_to": ["a@example.com\r\nBcc: victim@example.com"]}
     )
 
-    with pytest.raises(ValueError, match="CR or LF"):
+    with pytest.raises(PermanentError, match="cannot be written as an address"):
         build_message(smuggled, SENDER, DOMAIN)

@@ -97,6 +97,30 @@ def test_refuses_a_from_that_is_not_one_mailbox(monkeypatch, email_from):
         load()
 
 
+@pytest.mark.parametrize(
+    ("email_from", "says"),
+    [
+        ("=?utf-8?q?Ops=0D=0ABcc:_victim@evil.test?= <noreply@example.org>", "EMAIL_FROM: "),
+        ("=?utf-8?q?Ops=E2=80=A8Bcc:_victim@evil.test?= <noreply@example.org>", "U\\+2028 LINE SEPARATOR"),
+        ("=?utf-8?q?Ops=C2=85?= <noreply@example.org>", "U\\+0085, a control character"),
+        ("Offload <=?utf-8?q?x?=@example.org>", "EMAIL_FROM"),
+        ("Offload <ädä@example.org>", "EMAIL_FROM must be one mailbox"),
+        ("Offload <noreply@bücher.example>", "in its ASCII \\(xn--\\) form"),
+    ],
+)
+def test_refuses_a_from_whose_encoded_name_or_address_is_not_header_text(monkeypatch, email_from, says):
+    monkeypatch.setenv("EMAIL_FROM", email_from)
+
+    with pytest.raises(ValidationError, match=says):
+        load()
+
+
+def test_an_encoded_sender_name_is_taken_as_configured(monkeypatch):
+    monkeypatch.setenv("EMAIL_FROM", "=?utf-8?q?Caf=C3=A9_Offload?= <noreply@example.org>")
+
+    assert load().sender == "noreply@example.org"
+
+
 def test_refuses_a_message_id_domain_that_is_not_a_host_name(monkeypatch):
     monkeypatch.setenv("EMAIL_MESSAGE_ID_DOMAIN", "evil.example>\r\nBcc: x@example.com")
 
