@@ -7,24 +7,19 @@ from email.policy import default as default_policy
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from runtime.safety import secret_problem
 from runtime.settings import ServiceSettings
 
 
 class EmailSettings(ServiceSettings):
-    smtp_host: str = Field(
-        "localhost", min_length=1, description="The SMTP server's host name or IP."
-    )
+    smtp_host: str = Field("localhost", min_length=1, description="The SMTP server's host name or IP.")
     smtp_port: int = Field(1025, ge=1, le=65535, description="The SMTP server's port.")
-    smtp_username: str | None = Field(
-        None, description="Log in as this user; unset means no AUTH."
-    )
+    smtp_username: str | None = Field(None, description="Log in as this user; unset means no AUTH.")
     smtp_password: SecretStr | None = Field(None, description="Password for SMTP_USERNAME.")
     smtp_starttls: bool = Field(
         False, description="Upgrade the connection with STARTTLS, and fail if the server can't."
     )
-    smtp_tls: bool = Field(
-        False, description="Speak TLS from the first byte (implicit TLS, port 465)."
-    )
+    smtp_tls: bool = Field(False, description="Speak TLS from the first byte (implicit TLS, port 465).")
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait on any one SMTP step.")
     smtp_validate_certs: bool = Field(
         True, description="Check the server's TLS certificate; off only for test servers."
@@ -56,6 +51,16 @@ class EmailSettings(ServiceSettings):
             raise ValueError("SMTP_USERNAME is set but SMTP_PASSWORD is not")
         return self
 
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.smtp_password is not None and (
+            problem := secret_problem("SMTP_PASSWORD", self.smtp_password.get_secret_value())
+        ):
+            problems.append(problem)
+        if not self.smtp_validate_certs:
+            problems.append("SMTP_VALIDATE_CERTS is off, so any server can pose as the SMTP server")
+        return problems
+
     @property
     def sender(self) -> str:
         """The envelope sender: the bare address of EMAIL_FROM."""
@@ -66,7 +71,5 @@ def sender_address(email_from: str) -> str:
     header = default_policy.header_factory("From", email_from)
     addresses: tuple[Address, ...] = header.addresses
     if len(addresses) != 1 or header.defects or not addresses[0].domain:
-        raise ValueError(
-            f"EMAIL_FROM must be one mailbox like 'Name <user@host>', got {email_from!r}"
-        )
+        raise ValueError(f"EMAIL_FROM must be one mailbox like 'Name <user@host>', got {email_from!r}")
     return addresses[0].addr_spec

@@ -9,10 +9,11 @@ from storage import StorageSettings
 
 
 class FileSettings(ServiceSettings, StorageSettings):
-    file_max_source_bytes: int = Field(
-        100 * 1024**3, ge=1, description="Larger source files are refused as too_large."
-    )
+    file_max_source_bytes: int = Field(100 * 1024**3, ge=1, description="Larger source files are refused as too_large.")
     gunzip_max_bytes: int = Field(
         20 * 1024**3, ge=1, description="gunzip stops, and the job fails as too_large, past this many bytes out."
     )
     csv_max_columns: int = Field(2000, ge=1, description="CSVs with more columns are refused as too_large.")
+
+    def production_problems(self) -> list[str]:
+        return [*super().production_problems(), *self.storage_problems()]
