@@ -39,6 +39,9 @@ class AnalyticsSettings(ServiceSettings, StorageSettings):
         "results", min_length=1, description="Result files are written under <prefix>/<job_id>/ in storage."
     )
 
+    def production_problems(self) -> list[str]:
+        return [*super().production_problems(), *self.storage_problems()]
+
     @property
     def limits(self) -> Limits:
         return Limits(

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from contracts import headers
+from contracts import bounds, headers
 from contracts.events import SCHEMA_VERSION, WIRE_REQUIRED, DeadLetterReason
 from contracts.schema import message_schemas
 from contracts.topology import SERVICE_TASKS, Exchange, Queue, RetryPolicy, ServiceQueues, Topology
@@ -32,7 +32,9 @@ DEAD_LETTER = "DeadLetter"
 SEND_BINDING = {"deliveryMode": 2, "mandatory": True}
 RECEIVE_BINDING = {"ack": True}
 
-# Headers a dead letter carries on top of those it was published with.
+# Headers a dead letter carries on top of those it was published with. The last
+# three are also read by a consumer: a value outside these bounds (or of another
+# type) makes the message invalid, and it is dead-lettered before it is worked on.
 DEAD_LETTER_HEADERS: dict[str, dict[str, Any]] = {
     headers.REASON: {
         "type": "string",
@@ -48,15 +50,26 @@ DEAD_LETTER_HEADERS: dict[str, dict[str, Any]] = {
     headers.FIRST_FAILED_AT: {"type": "string", "format": "date-time", "description": "When it first failed."},
     headers.HISTORY: {
         "type": "array",
-        "items": {"type": "string"},
+        "items": {"type": "string", "maxLength": bounds.MAX_HISTORY_LINE},
+        "maxItems": bounds.MAX_HISTORY,
         "description": "One line per failed attempt, oldest first.",
     },
-    headers.REPLAYS: {"type": "integer", "minimum": 0, "description": "How many times it was replayed."},
+    headers.REPLAYS: {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": bounds.MAX_REPLAYS,
+        "description": "How many times it was replayed.",
+    },
     headers.PUBLISHED_BY: {
         "type": "string",
         "description": "The broker user who published the message this one was passed on from.",
     },
-    headers.ATTEMPT: {"type": "integer", "minimum": 1, "description": "On a status event: its own tries."},
+    headers.ATTEMPT: {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": bounds.MAX_ATTEMPT,
+        "description": "On a status event: its own tries.",
+    },
 }
 
 

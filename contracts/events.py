@@ -31,6 +31,15 @@ from pydantic import (
 )
 
 from contracts.analysis import Operation
+from contracts.bounds import (
+    MAX_ATTEMPT,
+    MAX_ERROR_TEXT,
+    MAX_ERROR_TYPE,
+    MAX_INT64,
+    MAX_REPLAYS,
+    MAX_RETRY_SECONDS,
+    SERVICE_NAME_PATTERN,
+)
 from contracts.notification import NotificationTarget
 from contracts.paths import path_problem
 
@@ -64,9 +73,9 @@ class Envelope(BaseModel):
 
     message_id: UUID = Field(default_factory=uuid4)
     job_id: UUID = Field(default_factory=uuid4)
-    version: str = SCHEMA_VERSION
+    version: str = Field(default=SCHEMA_VERSION, max_length=16)
     created_at: AwareDatetime = Field(default_factory=utc_now)
-    attempt: int = Field(default=1, ge=1, description="1 for the first try, +1 for each retry.")
+    attempt: int = Field(default=1, ge=1, le=MAX_ATTEMPT, description="1 for the first try, +1 for each retry.")
 
     @model_validator(mode="before")
     @classmethod
@@ -87,9 +96,7 @@ class Envelope(BaseModel):
         if not (major.isdigit() and minor.isdigit()):
             raise ValueError(f"version must look like '{SCHEMA_VERSION}', got {version!r}")
         if int(major) != SUPPORTED_MAJOR:
-            raise ValueError(
-                f"unsupported major version {major} (this consumer speaks {SUPPORTED_MAJOR}.x)"
-            )
+            raise ValueError(f"unsupported major version {major} (this consumer speaks {SUPPORTED_MAJOR}.x)")
         return version
 
     def next_attempt(self) -> Envelope:
@@ -335,25 +342,27 @@ class DeadLetterReason(StrEnum):
 class ErrorInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    type: str = Field(description="The exception class, e.g. 'SMTPRecipientsRefused'.")
-    message: str
+    type: str = Field(max_length=MAX_ERROR_TYPE, description="The exception class, e.g. 'SMTPRecipientsRefused'.")
+    message: str = Field(max_length=MAX_ERROR_TEXT)
 
 
 class Progress(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    done: int = Field(ge=0)
-    total: int | None = Field(default=None, ge=0)
-    unit: str = "items"
+    done: int = Field(ge=0, le=MAX_INT64)
+    total: int | None = Field(default=None, ge=0, le=MAX_INT64)
+    unit: str = Field(default="items", max_length=32)
 
 
 class StatusEvent(Envelope):
     """A fact about a job; the gateway folds these into its job store."""
 
     task_type: TaskType
-    service: str = Field(description="Who reported it: a service name or 'gateway'.")
+    service: str = Field(pattern=SERVICE_NAME_PATTERN, description="Who reported it: a service name or 'gateway'.")
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
-    replay: int = Field(default=0, ge=0, description="How many times the job was replayed from its dead letter.")
+    replay: int = Field(
+        default=0, ge=0, le=MAX_REPLAYS, description="How many times the job was replayed from its dead letter."
+    )
     started_at: AwareDatetime | None = Field(
         default=None, description="On an outcome: when its attempt started (quick jobs send no job.started)."
     )
@@ -380,7 +389,7 @@ class JobSucceeded(StatusEvent):
 class JobRetryScheduled(StatusEvent):
     type: Literal["job.retry_scheduled"] = "job.retry_scheduled"
     error: ErrorInfo
-    retry_in_seconds: float = Field(ge=0)
+    retry_in_seconds: float = Field(ge=0, le=MAX_RETRY_SECONDS)
 
 
 class JobDeadLettered(StatusEvent):

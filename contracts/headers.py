@@ -2,7 +2,20 @@
 
 A dead-lettered message keeps its original body; these headers say why it
 died, where it was going and how many times it was tried.
+
+The headers a consumer acts on (`DeliveryHeaders`) are read through one typed
+model: anyone can publish any header of any type, and a value the runtime
+could not carry on with must stop the message before its handler runs.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from contracts import bounds
 
 REASON = "x-offload-reason"
 ERROR_TYPE = "x-offload-error-type"
@@ -20,3 +33,46 @@ ATTEMPT = "x-offload-attempt"  # tries of a status event (its body's attempt is 
 PUBLISHED_BY = "x-offload-published-by"
 
 CONTENT_TYPE = "application/json"
+
+HistoryLine = Annotated[StrictStr, Field(max_length=bounds.MAX_HISTORY_LINE)]
+
+
+class DeliveryHeaders(BaseModel):
+    """The `x-offload-*` headers a consumer reads, each checked for type and range.
+
+    Strict: "3" is not 3, and a bool is not a number, whatever a client library
+    makes of them; anything else is ignored here (the broker's own headers, a
+    dead letter's description of itself).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    replays: StrictInt = Field(0, ge=0, le=bounds.MAX_REPLAYS, alias=REPLAYS)
+    attempt: StrictInt | None = Field(None, ge=1, le=bounds.MAX_ATTEMPT, alias=ATTEMPT)
+    history: list[HistoryLine] = Field(default_factory=list, max_length=bounds.MAX_HISTORY, alias=HISTORY)
+
+
+def read_delivery_headers(raw: Mapping[str, Any] | None) -> DeliveryHeaders:
+    """The typed headers of a delivery; raises `ValidationError` naming each bad one."""
+    if raw is None:
+        return DeliveryHeaders()
+    if isinstance(raw, Mapping):
+        # Only by header name: a header called "replays" is nobody's business.
+        raw = {name: value for name, value in raw.items() if name in _field_of_header}
+    return DeliveryHeaders.model_validate(raw)
+
+
+def delivery_headers_or_defaults(raw: Mapping[str, Any] | None) -> DeliveryHeaders:
+    """For a reader that must not refuse (a dead letter shown to an operator):
+    each header that is valid, and the default in place of one that is not."""
+    values: dict[str, Any] = {}
+    for name in _field_of_header:
+        try:
+            values.update(read_delivery_headers({name: raw[name]}).model_dump(include={_field_of_header[name]}))
+        except (KeyError, TypeError, ValidationError):
+            continue
+    return DeliveryHeaders.model_validate(values)
+
+
+# Header name -> field name, for the headers `DeliveryHeaders` reads.
+_field_of_header = {field.alias: name for name, field in DeliveryHeaders.model_fields.items()}

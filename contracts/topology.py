@@ -91,7 +91,11 @@ class RetryPolicy:
 
     def delay_after(self, attempt: int) -> float:
         """Seconds to wait after failed attempt `attempt` (1-based)."""
-        return min(self.first_delay * self.multiplier ** (attempt - 1), self.max_delay)
+        try:
+            grown = self.first_delay * self.multiplier ** (attempt - 1)
+        except OverflowError:  # many attempts with a steep multiplier: long past max_delay
+            return self.max_delay
+        return min(grown, self.max_delay)
 
     def delays(self) -> tuple[float, ...]:
         """Every distinct delay this policy can ask for, shortest first."""

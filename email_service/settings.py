@@ -8,6 +8,7 @@ from email.policy import default as default_policy
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from contracts.events import address_problem, header_text_problem
+from runtime.safety import secret_problem
 from runtime.settings import ServiceSettings
 
 
@@ -50,6 +51,16 @@ class EmailSettings(ServiceSettings):
         if self.smtp_username is not None and self.smtp_password is None:
             raise ValueError("SMTP_USERNAME is set but SMTP_PASSWORD is not")
         return self
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.smtp_password is not None and (
+            problem := secret_problem("SMTP_PASSWORD", self.smtp_password.get_secret_value())
+        ):
+            problems.append(problem)
+        if not self.smtp_validate_certs:
+            problems.append("SMTP_VALIDATE_CERTS is off, so any server can pose as the SMTP server")
+        return problems
 
     @property
     def sender(self) -> str:

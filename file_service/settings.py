@@ -17,3 +17,6 @@ class FileSettings(ServiceSettings, StorageSettings):
         1024**3, ge=1, description="gunzip stops, and the job fails as too_large, past this many bytes out."
     )
     csv_max_columns: int = Field(2000, ge=1, description="CSVs with more columns are refused as too_large.")
+
+    def production_problems(self) -> list[str]:
+        return [*super().production_problems(), *self.storage_problems()]

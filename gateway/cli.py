@@ -85,10 +85,12 @@ async def _run(args: argparse.Namespace, settings: GatewaySettings) -> int:
             return 0
         report = await _replay(broker, args, settings)
         for message_id in report.replayed:
-            print(f"replayed {message_id}")
+            print(f"replayed {message_id or '(no message id)'}")
+        for refused in report.not_replayed:
+            print(f"not replayed {refused.message_id or '(no message id)'}: {refused.why}")
         print(f"{len(report.replayed)} replayed, {report.skipped} not selected and left in the queue")
         if report.failed:
-            raise CommandFailed(f"replay stopped: {report.failed}")
+            raise CommandFailed(f"replay stopped ({report.unexamined} not looked at): {report.failed}")
         return 0
     finally:
         await broker.close()

@@ -8,6 +8,10 @@ has confirmed the new one, so a message is never lost on the way.
 Each replay of a task is counted on its job before it is published, and the
 count travels in the `x-offload-replays` header: the job store believes no
 status event claiming more replays than the gateway made.
+
+A dead letter can be anything a client managed to publish: any body, any
+headers of any type, no properties at all. Reading one never fails; what
+cannot be read is shown as missing, and texts are cut to a bounded length.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import re
+import reprlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,14 +32,20 @@ from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import BaseModel
 
 from contracts import headers as header
+from contracts.bounds import MAX_ERROR_TEXT, MAX_HISTORY, MAX_HISTORY_LINE, MAX_INT64, MAX_REPLAYS
 from contracts.events import TaskType
+from contracts.headers import delivery_headers_or_defaults
 from contracts.topology import GATEWAY, SERVICE_TASKS, Queue, Topology
 from runtime.broker import Broker, PublishError
-from runtime.decode import job_id_in
+from runtime.decode import job_id_in, parse_json
+
+log = logging.getLogger("offload.dead_letters")
 
 SERVICES: tuple[str, ...] = (*SERVICE_TASKS, GATEWAY)
 
 PREVIEW_CHARS = 500
+# Longest text shown from any one header (a header can hold ~128 KiB).
+HEADER_CHARS = MAX_ERROR_TEXT
 
 # What the broker (or its connection) raises when it cannot do what was asked.
 BROKER_ERRORS = (AMQPError, ConnectionError, ChannelInvalidStateError, TimeoutError)
@@ -93,14 +105,37 @@ class DeadLetter(BaseModel):
 
     @classmethod
     def from_message(cls, service: str, message: AbstractIncomingMessage) -> DeadLetter:
-        return cls.from_parts(service, body=message.body, headers=message.headers or {}, message_id=message.message_id)
+        try:
+            return cls.from_parts(
+                service, body=message.body, headers=message.headers or {}, message_id=message.message_id
+            )
+        except Exception:  # a reader's bug must not hide the whole queue, nor block a replay of it
+            log.exception("dead letter %s of %s could not be read", message.message_id, service)
+            return cls.unreadable(service, message.body, message.message_id)
 
     @classmethod
-    def from_parts(
-        cls, service: str, *, body: bytes, headers: Mapping[str, Any], message_id: str | None
-    ) -> DeadLetter:
+    def unreadable(cls, service: str, body: bytes, message_id: str | None) -> DeadLetter:
+        return cls(
+            service=service,
+            message_id=message_id,
+            job_id=None,
+            routing_key=None,
+            reason="unreadable",
+            error_type=None,
+            error_message="this dead letter's headers could not be read",
+            attempts=None,
+            first_failed_at=None,
+            last_failed_at=None,
+            fingerprint=fingerprint(service, "unreadable", None, None),
+            history=[],
+            replays=0,
+            body_preview=_preview(body),
+        )
+
+    @classmethod
+    def from_parts(cls, service: str, *, body: bytes, headers: Mapping[str, Any], message_id: str | None) -> DeadLetter:
         """Read the failure from Offload's headers, or else from the broker's `x-death`."""
-        if headers.get(header.REASON) is not None:
+        if _text(headers.get(header.REASON)):
             failure = _our_failure(headers)
         else:
             failure = _broker_failure(headers)
@@ -109,18 +144,27 @@ class DeadLetter(BaseModel):
             message_id=message_id,
             job_id=job_id_in(body),
             fingerprint=fingerprint(service, failure["reason"], failure["error_type"], failure["error_message"]),
-            history=[_text(line) for line in headers.get(header.HISTORY) or []],
-            replays=_int(headers.get(header.REPLAYS)) or 0,
-            body_preview=body[: PREVIEW_CHARS * 4].decode(errors="replace")[:PREVIEW_CHARS],
+            history=_history(headers.get(header.HISTORY)),
+            # The typed reader, leniently: a bad count is shown (and replayed) as none.
+            replays=delivery_headers_or_defaults(headers).replays,
+            body_preview=_preview(body),
             **failure,
         )
 
+
+def _preview(body: bytes) -> str:
+    return body[: PREVIEW_CHARS * 4].decode(errors="replace")[:PREVIEW_CHARS]
+
+
+def _history(value: Any) -> list[str]:
+    lines = value if isinstance(value, list | tuple) else [] if value is None else [value]
+    return [_text(line, MAX_HISTORY_LINE) or "" for line in lines[-MAX_HISTORY:]]
 
 
 def _our_failure(values: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "routing_key": _text(values.get(header.ROUTING_KEY)) or None,
-        "reason": _text(values[header.REASON]),
+        "reason": _text(values[header.REASON], 64) or "unknown",
         "error_type": _text(values.get(header.ERROR_TYPE)),
         "error_message": _text(values.get(header.ERROR_MESSAGE)),
         "attempts": _int(values.get(header.ATTEMPTS)),
@@ -131,8 +175,9 @@ def _our_failure(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _broker_failure(values: Mapping[str, Any]) -> dict[str, Any]:
     # The broker puts its most recent dead-lettering first.
-    deaths = values.get("x-death") or []
-    if not deaths:
+    deaths = values.get("x-death")
+    death = deaths[0] if isinstance(deaths, list | tuple) and deaths else None
+    if not isinstance(death, Mapping):
         return {
             "routing_key": None,
             "reason": "unknown",
@@ -142,9 +187,8 @@ def _broker_failure(values: Mapping[str, Any]) -> dict[str, Any]:
             "first_failed_at": _time(values.get(header.FIRST_FAILED_AT)),
             "last_failed_at": None,
         }
-    death = deaths[0]
-    reason = _text(death.get("reason")) or "unknown"
-    queue = _text(death.get("queue")) or "?"
+    reason = _text(death.get("reason"), 64) or "unknown"
+    queue = _text(death.get("queue"), 255) or "?"
     if reason == "delivery_limit":
         message = (
             f"dead-lettered by the broker: the delivery limit of queue {queue} was reached "
@@ -152,10 +196,11 @@ def _broker_failure(values: Mapping[str, Any]) -> dict[str, Any]:
         )
     else:
         message = f"dead-lettered by the broker ({reason}) from queue {queue}"
-    routing_keys = death.get("routing-keys") or []
+    routing_keys = death.get("routing-keys")
+    first_key = routing_keys[0] if isinstance(routing_keys, list | tuple) and routing_keys else None
     died_at = _time(death.get("time"))
     return {
-        "routing_key": _text(routing_keys[0]) if routing_keys else None,
+        "routing_key": _text(first_key, 255),
         "reason": reason,
         "error_type": None,
         "error_message": message,
@@ -224,13 +269,22 @@ class DeadLetterListing(BaseModel):
         return cls(dead_letters=list(letters), count=len(letters), groups=largest_first)
 
 
+class NotReplayed(BaseModel):
+    message_id: str | None
+    why: str
+
+
 class ReplayReport(BaseModel):
-    replayed: list[str] = []
-    """Message ids republished, in order; their dead copies are gone from the queue."""
+    replayed: list[str | None] = []
+    """Message ids republished, in order (None: a letter without one); their dead copies are gone."""
     skipped: int = 0
     """Dead letters looked at but not selected; they stay in the queue."""
+    not_replayed: list[NotReplayed] = []
+    """Dead letters selected but not republished, and why; they stay in the queue."""
     failed: str | None = None
     """Why the replay stopped early; the message it was on stays in the queue."""
+    unexamined: int = 0
+    """Dead letters not looked at because the replay stopped early; they stay in the queue."""
 
 
 def dead_letter_queue(topology: Topology, service: str) -> Queue:
@@ -295,7 +349,7 @@ async def replay(
     async with _browsing(broker, spec) as browse:
         # Only the messages there at the start: one that is replayed and fails
         # again comes back behind them and must not be replayed twice in a run.
-        for _ in range(browse.depth):
+        for position in range(browse.depth):
             if done():
                 break
             try:
@@ -307,23 +361,51 @@ async def replay(
                     # Held unacked until `_browsing` hands it back with the rest.
                     report.skipped += 1
                     continue
-                # The ordering rule that keeps replay lossless: the new copy is
-                # confirmed by the broker BEFORE the dead copy is acked. A crash in
-                # between leaves both (never neither); the copy keeps the message
-                # id, so the service's inbox skips it if the other one succeeded.
-                try:
-                    await _republish(broker, service, message, letter, count_replay)
-                except PublishError as error:
-                    await message.nack(requeue=True)
-                    report.failed = f"could not republish {letter.message_id}: {error}"
+                if not await _replay_one(broker, service, message, letter, report, count_replay):
+                    report.unexamined = browse.depth - position - 1
                     break
-                await message.ack()
-                report.replayed.append(letter.message_id or "")
             except BROKER_ERRORS as error:
                 # Whatever was taken but not acked returns to the queue with the channel.
                 report.failed = f"lost the broker mid-replay: {type(error).__name__}: {error}"
+                report.unexamined = browse.depth - position - 1
                 break
     return report
+
+
+async def _replay_one(
+    broker: Broker,
+    service: str,
+    message: AbstractIncomingMessage,
+    letter: DeadLetter,
+    report: ReplayReport,
+    count_replay: ReplayCounter | None,
+) -> bool:
+    """Replay one selected letter and say so in `report`; False when the replay must stop."""
+    if letter.replays >= MAX_REPLAYS:
+        # Its copy would be refused for its replay count: it stays here, held like a skipped one.
+        report.not_replayed.append(NotReplayed(message_id=letter.message_id, why=f"replayed {MAX_REPLAYS} times"))
+        return True
+    # The ordering rule that keeps replay lossless: the new copy is
+    # confirmed by the broker BEFORE the dead copy is acked. A crash in
+    # between leaves both (never neither); the copy keeps the message
+    # id, so the service's inbox skips it if the other one succeeded.
+    try:
+        await _republish(broker, service, message, letter, count_replay)
+    except PublishError as error:
+        report.not_replayed.append(NotReplayed(message_id=letter.message_id, why=str(error)))
+        report.failed = f"could not republish {letter.message_id}: {error}"
+        await message.nack(requeue=True)
+        return False
+    report.replayed.append(letter.message_id)
+    try:
+        await message.ack()
+    except BROKER_ERRORS as error:
+        report.failed = (
+            f"republished {letter.message_id} but lost the broker before removing its dead copy, "
+            f"which stays in the queue: {type(error).__name__}: {error}"
+        )
+        return False
+    return True
 
 
 async def _republish(
@@ -379,10 +461,11 @@ def _as_first_attempt(body: bytes) -> bytes:
 
     Not for the gateway's status events, whose `attempt` is a fact about the
     job rather than a delivery count. A body that is not a JSON object with an
-    `attempt` goes out untouched, and if invalid it will be dead-lettered again.
+    `attempt` (or nests too deeply to read) goes out untouched, and if invalid
+    it will be dead-lettered again.
     """
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         return body
     if not isinstance(data, dict) or "attempt" not in data:
@@ -435,19 +518,22 @@ async def _browsing(broker: Broker, spec: Queue) -> AsyncIterator[_Browse]:
         await browse.hand_back()
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, limit: int = HEADER_CHARS) -> str | None:
+    """A header as text, whatever its type, cut to `limit` characters."""
     if value is None:
         return None
     if isinstance(value, bytes | bytearray):
-        return bytes(value).decode(errors="replace")
-    return str(value)
+        return bytes(value[: limit * 4]).decode(errors="replace")[:limit]
+    if isinstance(value, str):
+        return value[:limit]
+    return reprlib.repr(value)[:limit]
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+    """A count from a header: an integer within the job store's range, or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
+    return value if -MAX_INT64 <= value <= MAX_INT64 else None
 
 
 def _time(value: Any) -> datetime | None:

@@ -5,6 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts.permissions import status_publishers
 from contracts.topology import SERVICE_TASKS
+from runtime.safety import secret_problem, url_credentials_problem
 from runtime.settings import ServiceSettings
 from storage import StorageSettings
 
@@ -94,6 +95,16 @@ class GatewaySettings(ServiceSettings, StorageSettings):
                 "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'` makes a good one)"
             )
         return value
+
+    def production_problems(self) -> list[str]:
+        problems = [*super().production_problems(), *self.storage_problems()]
+        keys = self.api_key_list()
+        if not keys:
+            problems.append("API_KEYS is empty, which leaves the API open")
+        problems += [problem for key in keys if (problem := secret_problem("API_KEYS", key))]
+        if problem := url_credentials_problem("DATABASE_URL", self.database_url):
+            problems.append(problem)
+        return problems
 
     def api_key_list(self) -> list[str]:
         return _split(self.api_keys.get_secret_value()) if self.api_keys is not None else []

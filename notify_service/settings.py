@@ -18,9 +18,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from contracts.events import NotificationProvider
 from notify_service.destinations import DestinationPolicy
 from notify_service.providers.webpush import load_vapid_key
+from runtime.safety import secret_problem, url_credentials_problem
 from runtime.settings import ServiceSettings
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+
+# A webhook signing key shorter than this can be guessed from a few signed requests.
+MIN_WEBHOOK_SECRET_LENGTH = 32
 
 
 class NotifySettings(ServiceSettings):
@@ -83,6 +87,23 @@ class NotifySettings(ServiceSettings):
             if self.notify_fcm_project_id is None:
                 self.notify_fcm_project_id = info.get("project_id")
         return self
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        secrets = {
+            "NOTIFY_WEBHOOK_SECRET": (self.notify_webhook_secret, MIN_WEBHOOK_SECRET_LENGTH),
+            "NOTIFY_VAPID_PRIVATE_KEY": (self.notify_vapid_private_key, 0),
+        }
+        for setting, (secret, min_length) in secrets.items():
+            if secret is not None and (
+                problem := secret_problem(setting, secret.get_secret_value(), min_length=min_length)
+            ):
+                problems.append(problem)
+        if self.notify_deliveries_url and (
+            problem := url_credentials_problem("NOTIFY_DELIVERIES_URL", self.notify_deliveries_url)
+        ):
+            problems.append(problem)
+        return problems
 
     @property
     def destination_policy(self) -> DestinationPolicy:

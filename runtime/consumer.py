@@ -31,6 +31,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import BaseModel, TypeAdapter
 
 from contracts import headers
+from contracts.bounds import MAX_ERROR_TEXT, MAX_ERROR_TYPE, MAX_HISTORY, MAX_HISTORY_LINE
 from contracts.events import (
     DeadLetterReason,
     Envelope,
@@ -45,13 +46,15 @@ from contracts.events import (
     TaskType,
     utc_now,
 )
+from contracts.headers import DeliveryHeaders, delivery_headers_or_defaults
 from contracts.topology import RetryPolicy, ServiceQueues
 from runtime.broker import Broker
-from runtime.decode import InvalidMessage, decode_message, job_id_in
+from runtime.decode import InvalidMessage, decode_headers, decode_message, job_id_in
 from runtime.errors import PermanentError, TransientError
 from runtime.inbox import Inbox
 from runtime.job import JobContext
 from runtime.metrics import DUPLICATES, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
+from runtime.redaction import redact_credentials
 from runtime.subscription import Subscription
 
 E = TypeVar("E", bound=Envelope)
@@ -66,9 +69,8 @@ log = structlog.get_logger("offload.consumer")
 # Jobs done sooner than this report no `job.started` of their own (see _StartReport).
 STARTED_AFTER = 0.25
 
-# Kept short so a dead letter's headers stay small; the job shows the same text.
-MAX_ERROR_TEXT = 2000
-MAX_HISTORY = 20
+# Kept short in a dead letter's history; the whole text (up to MAX_ERROR_TEXT) is on the job.
+HISTORY_ERROR_TEXT = 200
 
 
 class Consumer(Generic[E]):
@@ -141,14 +143,17 @@ class Consumer(Generic[E]):
             raise
         except Exception as error:
             MESSAGES.labels(self._service, "requeued").inc()
-            log.warning("requeued: outcome not recorded", service=self._service, error=repr(error))
+            log.warning("requeued: outcome not recorded", service=self._service, error=redact_credentials(repr(error)))
         finally:
             IN_FLIGHT.labels(self._service).dec()
             self._in_flight.discard(task)
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
+        # Headers are checked with the body, before any work: a job whose
+        # replay count or attempt could never be recorded must not run.
         try:
             event = decode_message(message, self._adapter, self._max_message_bytes)
+            delivery = decode_headers(message)
         except InvalidMessage as error:
             await self._dead_letter(message, None, error, DeadLetterReason.invalid_message)
             return
@@ -160,7 +165,7 @@ class Consumer(Generic[E]):
         async with self._one_at_a_time(event.message_id):
             if await self._finished_before(message, event):
                 return
-            await self._run(message, event)
+            await self._run(message, event, delivery)
 
     async def _finished_before(self, message: AbstractIncomingMessage, event: E) -> bool:
         if self._inbox is None:
@@ -177,11 +182,11 @@ class Consumer(Generic[E]):
             log.warning("redelivered after an unfinished try", **_job_fields(event, self._service))
         return False
 
-    async def _run(self, message: AbstractIncomingMessage, event: E) -> None:
+    async def _run(self, message: AbstractIncomingMessage, event: E, delivery: DeliveryHeaders) -> None:
         start = _StartReport(lambda: self._report(JobStarted, message, event, occurred_at=start.at))
         job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event, start))
         started = time.perf_counter()
-        attempt = self._attempt(message, event)
+        attempt = self._attempt(event, delivery)
         try:
             result = await self._handler(event, job)
         except PermanentError as error:
@@ -220,13 +225,13 @@ class Consumer(Generic[E]):
             del self._busy[message_id]
             done.set()
 
-    def _attempt(self, message: AbstractIncomingMessage, event: E) -> int:
+    def _attempt(self, event: E, delivery: DeliveryHeaders) -> int:
         """Which try this is. A task event counts its tries in its own `attempt`;
         a status event's `attempt` is a fact about its job, so its tries are
         counted in a header instead."""
         if self._task_type is not None:
             return event.attempt
-        return int((message.headers or {}).get(headers.ATTEMPT, 1))
+        return delivery.attempt or 1
 
     async def _schedule_retry(
         self, message: AbstractIncomingMessage, event: E, attempt: int, error: Exception, started_at: datetime
@@ -248,9 +253,7 @@ class Consumer(Generic[E]):
             headers=retry_headers,
         )
         info = _error_info(error)
-        await self._report(
-            JobRetryScheduled, message, event, error=info, retry_in_seconds=delay, started_at=started_at
-        )
+        await self._report(JobRetryScheduled, message, event, error=info, retry_in_seconds=delay, started_at=started_at)
         MESSAGES.labels(self._service, "retried").inc()
         log.warning(
             "job failed, retry scheduled",
@@ -346,7 +349,8 @@ class Consumer(Generic[E]):
         status = kind(
             job_id=job_id,
             attempt=attempt,
-            replay=int((message.headers or {}).get(headers.REPLAYS, 0)),
+            # Lenient: an invalid message's job still learns why it died.
+            replay=delivery_headers_or_defaults(message.headers).replays,
             task_type=self._task_type,
             service=self._service,
             **fields,
@@ -394,15 +398,26 @@ class _StartReport:
 
 
 def _error_info(error: Exception) -> ErrorInfo:
-    return ErrorInfo(type=type(error).__name__, message=str(error)[:MAX_ERROR_TEXT] or repr(error))
+    """What the job, the dead letter and the log say about `error`: bounded, credentials redacted."""
+    return ErrorInfo(type=type(error).__name__[:MAX_ERROR_TYPE], message=_error_text(error))
+
+
+def _error_text(error: Exception) -> str:
+    try:
+        text = str(error) or repr(error)
+    except Exception:  # an exception whose __str__ fails must still be reported
+        text = type(error).__name__
+    # Redacted before it is cut, so a cut never leaves half a password behind.
+    return redact_credentials(text)[:MAX_ERROR_TEXT]
 
 
 def _with_history(message: AbstractIncomingMessage, attempt: int, error: Exception) -> dict[str, Any]:
     """The message's headers plus this attempt's failure, so a dead letter shows every try."""
     carried = dict(message.headers or {})
     carried.setdefault(headers.FIRST_FAILED_AT, datetime.now(UTC).isoformat())
-    history = list(carried.get(headers.HISTORY) or [])
-    history.append(f"attempt {attempt}: {type(error).__name__}: {str(error)[:200]}")
+    info = _error_info(error)
+    line = f"attempt {attempt}: {info.type}: {info.message[:HISTORY_ERROR_TEXT]}"
+    history = [*delivery_headers_or_defaults(message.headers).history, line[:MAX_HISTORY_LINE]]
     carried[headers.HISTORY] = history[-MAX_HISTORY:]
     return carried
 

@@ -1,22 +1,34 @@
 """Settings every process shares: where the broker is and how to talk to it.
 
 Each service subclasses `ServiceSettings` with its own fields; values come from
-the environment (or a `.env` file), never from code.
+the environment (or a `.env` file), never from code. With ENVIRONMENT=production
+a process refuses to start on a development default (guest on the broker, a
+`dev-` password, an open API): each settings class lists its own such problems
+in `production_problems`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.bounds import MAX_ATTEMPT, MAX_RETRY_SECONDS
 from contracts.topology import DELIVERY_LIMIT, RetryPolicy, Topology
+from runtime.safety import url_credentials_problem
+
+Environment = Literal["development", "production"]
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # AMQP_URL and the services' secrets: an error names the setting, and never repeats its value.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
+    environment: Environment = Field(
+        "development",
+        description="`production` refuses to start with development defaults (guest, dev- passwords, an open API).",
+    )
     amqp_url: SecretStr = Field(
         SecretStr("amqp://guest:guest@localhost:5672/"),
         description="The RabbitMQ server, as an AMQP URL (credentials and vhost included).",
@@ -34,10 +46,13 @@ class ServiceSettings(BaseSettings):
     amqp_heartbeat: int = Field(15, ge=1, description="Seconds; a dead link is noticed within ~3x this.")
     publish_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a publisher confirm.")
     prefetch: int = Field(16, ge=1, le=10_000, description="Messages a consumer works on at once.")
-    retry_max_attempts: int = Field(5, ge=1, description="Attempts before a job is dead-lettered.")
-    retry_first_delay: float = Field(1.0, gt=0, description="Seconds before the second attempt.")
-    retry_multiplier: float = Field(2.0, ge=1, description="Each further delay grows by this factor.")
-    retry_max_delay: float = Field(300.0, gt=0, description="Upper bound on any one delay, seconds.")
+    # Bounded like the messages they produce: a retry is always a valid message.
+    retry_max_attempts: int = Field(5, ge=1, le=MAX_ATTEMPT, description="Attempts before a job is dead-lettered.")
+    retry_first_delay: float = Field(1.0, gt=0, le=MAX_RETRY_SECONDS, description="Seconds before the second attempt.")
+    retry_multiplier: float = Field(2.0, ge=1, le=1000, description="Each further delay grows by this factor.")
+    retry_max_delay: float = Field(
+        300.0, gt=0, le=MAX_RETRY_SECONDS, description="Upper bound on any one delay, seconds."
+    )
     max_message_bytes: int = Field(1_048_576, ge=1024, description="Larger messages are dead-lettered.")
     shutdown_grace: float = Field(30.0, ge=0, description="Seconds in-flight jobs get to finish on SIGTERM.")
     inbox_url: str | None = Field(
@@ -50,6 +65,22 @@ class ServiceSettings(BaseSettings):
     health_host: str = "0.0.0.0"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> ServiceSettings:
+        if self.environment != "development":
+            problems = self.production_problems()
+            if problems:
+                raise ValueError(f"ENVIRONMENT={self.environment} refuses development defaults: {'; '.join(problems)}")
+        return self
+
+    def production_problems(self) -> list[str]:
+        """Settings unfit for production, named but never quoted; subclasses add their own."""
+        problems = [
+            url_credentials_problem("AMQP_URL", self.amqp_url.get_secret_value(), default_user="guest"),
+            url_credentials_problem("INBOX_URL", self.inbox_url) if self.inbox_url else None,
+        ]
+        return [problem for problem in problems if problem is not None]
 
     @property
     def topology(self) -> Topology:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.safety import secret_problem
 from storage.base import Storage
 
 
@@ -21,6 +22,17 @@ class StorageSettings(BaseSettings):
     )
     s3_region: str | None = Field(None, description="The S3 region; unset takes the AWS default.")
     storage_timeout: float = Field(30.0, gt=0, description="Seconds to wait on one storage request.")
+    aws_secret_access_key: SecretStr | None = Field(
+        None,
+        description="Read by the S3 client itself from the environment; declared here only so that "
+        "ENVIRONMENT=production can refuse a default one (minioadmin, a dev- key).",
+    )
+
+    def storage_problems(self) -> list[str]:
+        """What ENVIRONMENT=production refuses in the storage settings (named, never quoted)."""
+        secret = self.aws_secret_access_key
+        problem = secret_problem("AWS_SECRET_ACCESS_KEY", secret.get_secret_value()) if secret else None
+        return [problem] if problem else []
 
     def storage(self) -> Storage:
         return open_storage(

@@ -82,14 +82,20 @@ def test_a_refused_email_is_listed_then_replayed_exactly_once(gateway, email_ser
     replayed = client.post("/v1/dead-letters/email/replay", json={"message_ids": [letter["message_id"]]})
 
     assert replayed.status_code == 200, replayed.text
-    assert replayed.json() == {"replayed": [letter["message_id"]], "skipped": 0, "failed": None}
+    assert replayed.json() == {
+        "replayed": [letter["message_id"]],
+        "skipped": 0,
+        "not_replayed": [],
+        "failed": None,
+        "unexamined": 0,
+    }
     job = wait_for_job(client, job_id, "succeeded")
     assert job["error"] is None
     assert [mail.rcpt_tos for mail in mailbox.received] == [["nobody@example.com"]]
 
     again = client.post("/v1/dead-letters/email/replay", json={"message_ids": [letter["message_id"]]})
 
-    assert again.json() == {"replayed": [], "skipped": 0, "failed": None}
+    assert again.json() == {"replayed": [], "skipped": 0, "not_replayed": [], "failed": None, "unexamined": 0}
     assert client.get("/v1/dead-letters", params={"service": "email"}).json()["count"] == 0
     by_cli = dlq(amqp_url, topology, "replay", "email", "--all")
     assert by_cli.returncode == 0 and "0 replayed" in by_cli.stdout

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiormq
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
@@ -258,3 +259,96 @@ async def test_a_broker_dead_letter_from_the_delivery_limit(amqp, amqp_url, name
         await wait_for_depth(amqp, queues.dead.name, 0)
     finally:
         await broker.close()
+
+
+def hostile_letters() -> list[tuple[str | None, bytes, dict[str, Any], dict[str, Any]]]:
+    """(message id, body, headers, other properties) of letters no Offload service would write."""
+    deep_job = an_email("deep@example.com")
+    deep = deep_job.model_dump_json().encode()[:-1] + b',"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    return [
+        ("not-json", b"\xff\xfe not json {[", {}, {"content_type": "application/json"}),
+        ("huge", b'{"x": "' + b"a" * 2_000_000 + b'"}', {headers.REASON: "invalid_message"}, {}),
+        ("deep", deep, {headers.REASON: "invalid_message", headers.ATTEMPTS: 1}, {}),
+        ("only-brackets", b"[" * 100_000, {}, {}),
+        ("replays-abc", b"{}", {headers.REPLAYS: "abc", headers.REASON: "permanent_error"}, {}),
+        ("replays-negative", b"{}", {headers.REPLAYS: -5}, {}),
+        ("replays-huge", b"{}", {headers.REPLAYS: 2**62, headers.ATTEMPTS: 2**63 - 1}, {}),
+        ("replays-string-number", b"{}", {headers.REPLAYS: "100000000000000000000"}, {}),
+        (
+            "wrong-types",
+            b"{}",
+            {
+                headers.REASON: 5,
+                headers.ERROR_TYPE: [1, 2],
+                headers.ERROR_MESSAGE: "\u00e9" * 30_000,
+                headers.ATTEMPTS: "three",
+                headers.HISTORY: 7,
+                headers.FAILED_AT: "not a time",
+                headers.FIRST_FAILED_AT: 12,
+                headers.ROUTING_KEY: {"a": 1},
+            },
+            {},
+        ),
+        ("history-of-anything", b"{}", {headers.HISTORY: [1, None, {"a": [1]}, True, 2.5]}, {}),
+        ("x-death-string", b"{}", {"x-death": "garbage"}, {}),
+        ("x-death-numbers", b"{}", {"x-death": [1, 2]}, {}),
+        ("x-death-bad-entry", b"{}", {"x-death": [{"count": "x", "routing-keys": "abc", "time": 5}]}, {}),
+        ("floats", b"{}", {headers.REPLAYS: 1.5, headers.ATTEMPTS: 2.0}, {}),  # the broker refuses inf and nan
+    ]
+
+
+async def publish_without_properties(amqp_url: str, exchange: str, routing_key: str, body: bytes) -> None:
+    """A message with no properties but the message id aiormq always adds (a letter
+    without even that is read in tests/unit/gateway/test_dead_letter_reading.py)."""
+    connection = await aiormq.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await channel.confirm_delivery()
+        await channel.basic_publish(body, exchange=exchange, routing_key=routing_key)
+    finally:
+        await connection.close()
+
+
+async def test_listing_and_replay_survive_any_letter_and_say_what_they_did(amqp, amqp_url, topology, broker):
+    dead_queue = topology.service("email").dead.name
+    work_queue = topology.service("email").work.name
+    sent = hostile_letters()
+    at_the_limit = ("replayed-enough", b"{}", {headers.REPLAYS: 10_000}, {})
+    for message_id, body, table, properties in [*sent, at_the_limit]:
+        await publish_raw(
+            amqp, topology.dead_letters.name, "email", body, headers=table, message_id=message_id, **properties
+        )
+    await publish_without_properties(amqp_url, topology.dead_letters.name, "email", b'{"no": "properties"}')
+    await wait_for_depth(amqp, dead_queue, len(sent) + 2)
+
+    listed = await list_dead_letters(broker, "email")
+    everything = await list_dead_letters(broker, None)
+
+    *hostile, limited, bare = listed
+    assert [letter.message_id for letter in hostile] == [message_id for message_id, *_ in sent]
+    assert limited.message_id == "replayed-enough" and bare.body_preview == '{"no": "properties"}'
+    assert len(everything) == len(listed)
+    DeadLetterListing.of(listed).model_dump_json()
+    by_id = {letter.message_id: letter for letter in listed}
+    assert by_id["deep"].job_id is not None and by_id["deep"].reason == "invalid_message"
+    assert by_id["replays-abc"].replays == 0 and by_id["replays-huge"].replays == 0
+    assert by_id["wrong-types"].attempts is None and len(by_id["wrong-types"].error_message) <= 2000
+    letters = [*hostile, bare]
+
+    report = await replay(broker, "email")
+
+    assert report.replayed == [letter.message_id for letter in letters]
+    refused = [(item.message_id, item.why) for item in report.not_replayed]
+    assert refused == [("replayed-enough", "replayed 10000 times")]
+    assert report.failed is None and report.skipped == 0 and report.unexamined == 0
+    await wait_for_depth(amqp, work_queue, len(letters))
+    await wait_for_depth(amqp, dead_queue, 1)
+    async with amqp.channel() as channel, asyncio.timeout(10):
+        work = await channel.declare_queue(work_queue, passive=True)
+        copies = {}
+        for _ in letters:
+            copy = await work.get(no_ack=True)
+            copies[copy.message_id] = copy
+    # Each copy counts this replay, whatever its count said before.
+    assert {copy.headers[headers.REPLAYS] for copy in copies.values()} == {1}
+    assert copies["deep"].body == next(body for m, body, *_ in sent if m == "deep")
