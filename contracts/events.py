@@ -21,13 +21,12 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    JsonValue,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from contracts.analysis import Operation
+from contracts.analysis import DataValue, Operation
 from contracts.notification import NotificationTarget
 from contracts.paths import path_problem
 
@@ -201,7 +200,7 @@ class NotificationRequested(Notification, Envelope):
     type: Literal["notification.requested"] = "notification.requested"
 
 
-Record = dict[str, JsonValue]
+Record = dict[str, DataValue]
 
 
 class Analysis(BaseModel):
