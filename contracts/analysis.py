@@ -7,16 +7,47 @@ frame the previous one produced.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+
+# pandas keeps integers in 64 bits: a larger one would not compare or sum as a number.
+SMALLEST_INTEGER = -(2**63)
+LARGEST_INTEGER = 2**63 - 1
+
+
+def number_problem(value: JsonValue, where: str = "") -> str | None:
+    """Why a JSON value holds a number the analytics service cannot take (NaN, infinity, a huge integer)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where or 'the value'} is not a finite number (past ±1.8e308, or NaN): numbers must be finite"
+    if isinstance(value, int) and not SMALLEST_INTEGER <= value <= LARGEST_INTEGER:
+        return f"{where or 'the value'} is an integer beyond 64 bits (from {SMALLEST_INTEGER} to {LARGEST_INTEGER})"
+    if isinstance(value, list):
+        return next((p for i, item in enumerate(value) if (p := number_problem(item, f"{where}[{i}]"))), None)
+    if isinstance(value, dict):
+        return next((p for key, item in value.items() if (p := number_problem(item, f"{where}[{key!r}]"))), None)
+    return None
+
+
+def _representable(value: JsonValue) -> JsonValue:
+    problem = number_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+DataValue = Annotated[JsonValue, AfterValidator(_representable)]
+"""A value in a record or a filter: any JSON, with numbers pandas can hold.
+
+Checked after parsing because JSON parsers read 1e309 as infinity without a word."""
 
 Column = Annotated[str, Field(min_length=1, max_length=256)]
 Columns = Annotated[list[Column], Field(min_length=1, max_length=1000)]
 Aggregation = Literal["count", "sum", "mean", "median", "min", "max", "std", "nunique"]
-Aggregations = Annotated[
-    dict[Column, Annotated[list[Aggregation], Field(min_length=1)]], Field(min_length=1)
-]
+Aggregations = Annotated[dict[Column, Annotated[list[Aggregation], Field(min_length=1)]], Field(min_length=1)]
 
 
 class _Operation(BaseModel):
@@ -27,7 +58,7 @@ class Filter(_Operation):
     op: Literal["filter"] = "filter"
     column: Column
     operator: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"]
-    value: JsonValue = None
+    value: DataValue = None
 
 
 class Select(_Operation):

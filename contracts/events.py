@@ -24,13 +24,12 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    JsonValue,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from contracts.analysis import Operation
+from contracts.analysis import DataValue, Operation
 from contracts.bounds import (
     MAX_ATTEMPT,
     MAX_ERROR_TEXT,
@@ -279,7 +278,7 @@ class NotificationRequested(Notification, Envelope):
     type: Literal["notification.requested"] = "notification.requested"
 
 
-Record = dict[str, JsonValue]
+Record = dict[str, DataValue]
 
 
 class Analysis(BaseModel):

@@ -44,9 +44,12 @@ class DeviceTokenTarget(_Target):
 def _target_shape(value: Any) -> str | None:
     # Pick the target kind by the address it carries, so that a bad target gets
     # the errors of the one shape it was meant to be, not of all three.
-    fields = value.keys() if isinstance(value, dict) else {type(value).address_field}
+    if isinstance(value, _Target):
+        return value.address_field
+    if not isinstance(value, dict):
+        return None  # a list, a string, a number: no shape fits, a 422 says so
     for name in ("endpoint", "url", "token"):
-        if name in fields:
+        if name in value:
             return name
     return None
 

@@ -12,6 +12,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.database import gateway_database
 from gateway.settings import GatewaySettings
+from gateway.timeouts import header_timeout_protocol
 from runtime.logs import configure_logging
 
 
@@ -23,6 +24,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         timeout_keep_alive=settings.keep_alive_seconds,
+        http=header_timeout_protocol(settings.header_timeout_seconds),
         log_config=None,
         access_log=False,
     )

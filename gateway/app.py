@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gateway.auth import api_key_guard
+from gateway.auth import ApiKeyMiddleware, bearer_scheme
 from gateway.database import gateway_database
+from gateway.errors import install_error_handlers
 from gateway.routes import analytics, dead_letters, files, health, jobs, tasks
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
+from gateway.timeouts import BodyTimeoutMiddleware
 from runtime.broker import Broker
 from runtime.metrics import metrics_endpoint
 
@@ -40,10 +42,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )
+    install_error_handlers(app)
     keys = settings.api_key_list()
-    guarded = [Depends(api_key_guard(keys))] if keys else []
+    # The middleware checks the key; the dependency only shows the scheme in OpenAPI.
+    documented = [Depends(bearer_scheme)] if keys else []
     for api in (tasks, files, analytics, jobs, dead_letters):
-        app.include_router(api.router, dependencies=guarded)
+        app.include_router(api.router, dependencies=documented)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout_seconds, min_rate=settings.body_min_rate)
+    if keys:
+        app.add_middleware(ApiKeyMiddleware, keys=keys)  # added last: the outermost, before any body is read
     return app

@@ -29,6 +29,22 @@ class GatewaySettings(ServiceSettings, StorageSettings):
         description="Idle HTTP connections are closed after this long; keep it above the idle timeout of "
         "clients and proxies in front, so that they close first and never send on a closing connection.",
     )
+    header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        description="A request's line and headers must arrive within this long, or the connection is closed (408).",
+    )
+    body_timeout_seconds: float = Field(
+        30,
+        gt=0,
+        description="A request body must arrive within this long, plus one second per BODY_MIN_RATE bytes "
+        "received (time spent waiting for it only), or the client gets a 408 and the connection is closed.",
+    )
+    body_min_rate: int = Field(
+        8192,
+        ge=0,
+        description="Bytes per second a body earns one more second of BODY_TIMEOUT_SECONDS with; 0: no extension.",
+    )
     api_keys: SecretStr | None = Field(
         None,
         description="Comma-separated API keys (16 characters or more each); when set, every /v1 request needs "

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
@@ -48,7 +49,7 @@ async def receive_upload(request: Request, storage: Storage, max_bytes: int) -> 
     if declared is not None and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD:
         raise UploadRefused(413, f"the file is larger than the limit of {max_bytes} bytes (the request has {declared})")
     parts = _FilePart()
-    parser = MultipartParser(boundary, parts.callbacks())
+    parser = _parser(boundary, parts)
     writer: _StorageWriter | None = None
     try:
         async for chunk in request.stream():
@@ -71,6 +72,9 @@ async def receive_upload(request: Request, storage: Storage, max_bytes: int) -> 
     except ClientDisconnect:
         await _abort(writer)
         raise UploadRefused(400, "the client went away before the upload finished") from None
+    except FormParserError as error:
+        await _abort(writer)
+        raise malformed(error) from None
     except BaseException:
         await _abort(writer)
         raise
@@ -85,6 +89,18 @@ def _boundary(content_type: str) -> bytes:
     if not boundary:
         raise UploadRefused(400, "the multipart/form-data content type has no boundary")
     return boundary
+
+
+def _parser(boundary: bytes, parts: _FilePart) -> MultipartParser:
+    try:
+        return MultipartParser(boundary, parts.callbacks())
+    except FormParserError as error:  # a boundary the parser cannot use, such as one too long
+        raise malformed(error) from None
+
+
+def malformed(error: FormParserError) -> UploadRefused:
+    """The parser's own reason, which says what is wrong and where (it gives the offset)."""
+    return UploadRefused(400, f"the multipart/form-data body is malformed: {error}")
 
 
 class _FilePart:

@@ -19,11 +19,12 @@ from pydantic import ConfigDict
 
 from contracts.events import Analysis, TaskType
 from contracts.pipeline_check import PipelineInvalid, check_pipeline, schema_of_records
+from gateway.json_bodies import StrictJsonRoute
 from gateway.routes.deps import GatewayDep
 from gateway.routes.tasks import RESPONSES, STRICT, Accepted, IdempotencyKey, accept, not_accepted
 from storage import Storage, StorageUnavailable
 
-router = APIRouter(prefix="/v1", tags=["tasks"])
+router = APIRouter(prefix="/v1", tags=["tasks"], route_class=StrictJsonRoute)
 
 # Above the app's MAX_BODY_BYTES: up to MAX_INLINE_RECORDS records may come
 # inline. A route's limit is fixed when the module loads, so this one is a

@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, ValidationError
 
 from contracts.events import FileProcessing, TaskType
+from gateway.json_bodies import StrictJsonRoute
 from gateway.routes.deps import GatewayDep
 from gateway.routes.tasks import RESPONSES, STRICT, Accepted, IdempotencyKey, accept, not_accepted
 from gateway.uploads import UploadRefused, receive_upload
 from storage import StorageUnavailable
 
-router = APIRouter(prefix="/v1", tags=["tasks"])
+router = APIRouter(prefix="/v1", tags=["tasks"], route_class=StrictJsonRoute)
 
 # The upload route counts the file's bytes itself against MAX_UPLOAD_BYTES, so
 # that its 413 can say what the limit is; this lifts the app-wide body limit.

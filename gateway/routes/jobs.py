@@ -9,10 +9,15 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from contracts.events import JobStatus, TaskType
+from gateway.json_bodies import StrictJsonRoute
 from gateway.routes.deps import GatewayDep
 from gateway.store import Job
 
-router = APIRouter(prefix="/v1", tags=["jobs"])
+# The job store's integers are 64-bit (SQLite INTEGER, PostgreSQL BIGINT OFFSET):
+# a larger offset could never find a row, and the database would refuse it.
+MAX_OFFSET = 2**63 - 1
+
+router = APIRouter(prefix="/v1", tags=["jobs"], route_class=StrictJsonRoute)
 
 
 class JobPage(BaseModel):
@@ -37,7 +42,7 @@ async def list_jobs(
     status: JobStatus | None = None,
     type: TaskType | None = None,  # noqa: A002 - the public query parameter is called "type"
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobPage:
     """Jobs, newest first, optionally filtered by status and task type."""
     jobs, total = await gateway.store.list(status=status, task_type=type, limit=limit, offset=offset)

@@ -16,13 +16,15 @@ from pydantic import BaseModel, ConfigDict
 from contracts.events import Email, Notification, TaskType
 from gateway.idempotency import KeyReused
 from gateway.intake import NotAccepted
+from gateway.json_bodies import StrictJsonRoute
 from gateway.routes.deps import GatewayDep
 
-router = APIRouter(prefix="/v1", tags=["tasks"])
+router = APIRouter(prefix="/v1", tags=["tasks"], route_class=StrictJsonRoute)
 
 # Request bodies are the contract payloads, refusing unknown fields: a typo in
-# a field name is a 422, not a silently ignored option.
-STRICT = ConfigDict(extra="forbid")
+# a field name is a 422, not a silently ignored option. A number that JSON
+# parsing turned into infinity (1e309) is refused too, where it stands.
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class EmailRequest(Email):

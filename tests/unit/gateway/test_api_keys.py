@@ -2,10 +2,10 @@
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 
-from gateway.auth import api_key_guard
+from gateway.auth import ApiKeyMiddleware, ApiKeys
 from gateway.settings import GatewaySettings
 
 ADA = "ada-0123456789abcdef"
@@ -31,12 +31,10 @@ def test_a_short_key_is_refused_by_its_position_without_showing_it():
 
 @pytest.fixture
 async def client():
-    app = FastAPI()
+    async def thing(scope, receive, send) -> None:
+        await JSONResponse({"ok": True})(scope, receive, send)
 
-    @app.get("/v1/thing", dependencies=[Depends(api_key_guard([ADA, BOB]))])
-    async def thing() -> dict[str, bool]:
-        return {"ok": True}
-
+    app = ApiKeyMiddleware(thing, [ADA, BOB])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as client:
         yield client
 
@@ -46,6 +44,7 @@ async def client():
     [
         (None, "this API needs a key: send `Authorization: Bearer <key>`"),
         (f"Basic {ADA}", "this API needs a key: send `Authorization: Bearer <key>`"),
+        ("Bearer", "this API needs a key: send `Authorization: Bearer <key>`"),
         ("Bearer not-a-key-at-all-123", "the API key is not one of this gateway's"),
         (f"Bearer {ADA}x", "the API key is not one of this gateway's"),
     ],
@@ -59,10 +58,15 @@ async def test_a_request_without_a_known_key_gets_401_and_a_bearer_challenge(cli
 
 @pytest.mark.parametrize("key", [ADA, BOB])
 async def test_each_key_lets_a_request_in(client, key):
-    response = await client.get("/v1/thing", headers={"Authorization": f"Bearer {key}"})
+    response = await client.get("/v1/thing", headers={"Authorization": f"bearer {key}"})
     assert response.json() == {"ok": True}
 
 
-def test_a_guard_without_keys_is_a_mistake():
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/v10/x"])
+async def test_only_the_v1_api_needs_a_key(client, path):
+    assert (await client.get(path)).json() == {"ok": True}
+
+
+def test_a_check_without_keys_is_a_mistake():
     with pytest.raises(ValueError, match="at least one key"):
-        api_key_guard([])
+        ApiKeys([])

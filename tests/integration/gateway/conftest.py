@@ -1,0 +1,48 @@
+"""The gateway's app in the test's own process, on the real broker and a SQLite job store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts.topology import Topology
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from support.topology import TEST_RETRY
+
+
+def gateway_settings(amqp_url: str, topology: Topology, tmp_path: Path, **overrides: Any) -> GatewaySettings:
+    return GatewaySettings(
+        amqp_url=amqp_url,
+        offload_namespace=topology.namespace,
+        retry_max_attempts=TEST_RETRY.max_attempts,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/jobs.db",
+        file_storage_root=str(tmp_path / "files"),
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def serving(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for a gateway app running in this process, lifespan and all."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        # A 500 is an answer to assert on, not an exception in the test.
+        transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:
+            yield client
+
+
+@pytest.fixture
+def inprocess_gateway(amqp_url, topology, amqp, tmp_path) -> Callable[..., Any]:
+    """`async with inprocess_gateway(**settings) as client:` a gateway app in this process."""
+
+    def start(**overrides: Any) -> Any:
+        return serving(gateway_settings(amqp_url, topology, tmp_path, **overrides))
+
+    return start
