@@ -15,10 +15,16 @@ from gateway.dead_letters import (
     list_dead_letters,
     replay,
 )
+from gateway.json_bodies import StrictJsonRoute
 from gateway.routes.deps import GatewayDep
 from runtime.broker import Broker
 
-router = APIRouter(prefix="/v1", tags=["dead letters"])
+router = APIRouter(prefix="/v1", tags=["dead letters"], route_class=StrictJsonRoute)
+
+# Bounds of a replay request: more ids than a listing shows, and ids as long as
+# any AMQP message id (a short string, at most 255 bytes).
+MAX_SELECTED = 10_000
+MessageId = Annotated[str, Field(min_length=1, max_length=255)]
 
 ERRORS = {
     404: {"description": "No service of that name."},
@@ -34,9 +40,9 @@ class ReplayRequest(BaseModel):
         json_schema_extra={"examples": [{"message_ids": ["0b1c..."]}, {"fingerprint": "3fa2c81d09be"}, {}]},
     )
 
-    message_ids: list[str] | None = Field(default=None, min_length=1)
-    fingerprint: str | None = Field(default=None, min_length=1)
-    limit: int | None = Field(default=None, ge=1, description="Replay at most this many.")
+    message_ids: list[MessageId] | None = Field(default=None, min_length=1, max_length=MAX_SELECTED)
+    fingerprint: str | None = Field(default=None, min_length=1, max_length=64)
+    limit: int | None = Field(default=None, ge=1, le=MAX_SELECTED, description="Replay at most this many.")
 
     @model_validator(mode="after")
     def _one_selector(self) -> Self:

@@ -167,3 +167,20 @@ async def test_the_api_description_stays_open_and_shows_the_scheme(keyed_client)
     response = await keyed_client.get("/openapi.json")
     assert response.status_code == 200
     assert "APIKey" in json.dumps(response.json()["components"]["securitySchemes"])
+
+
+@pytest.mark.parametrize(
+    "raw, where",
+    [
+        (b'{"message_ids": ["\\ud800"]}', None),
+        (b'{"limit": NaN}', None),
+        (b'{"limit": 100000000000000000000000}', ["body", "limit"]),
+        (b'{"message_ids": ["' + b"x" * 300 + b'"]}', ["body", "message_ids", 0]),
+        (b'{"fingerprint": "' + b"f" * 65 + b'"}', ["body", "fingerprint"]),
+    ],
+)
+async def test_a_replay_request_beyond_its_bounds_is_a_422(client, raw, where):
+    response = await client.post("/v1/dead-letters/email/replay", content=raw, headers=JSON)
+    assert response.status_code == 422
+    if where is not None:
+        assert response.json()["detail"][0]["loc"] == where
