@@ -13,7 +13,7 @@ from devtools.processes import ROOT
 from support.jobs import wait_for_job
 from support.s3 import s3_bucket, s3_endpoint  # noqa: F401 - fixtures
 
-README = (ROOT / "README.md").read_text()
+PAGE = (ROOT / "docs" / "tasks" / "analytics.md").read_text()
 RECORDS = [{"city": "Oslo", "amount": 3.5}, {"city": "Oslo", "amount": 1.5}, {"city": "Rome", "amount": 2}]
 GROUPBY = {"op": "groupby", "by": ["city"], "aggregations": {"amount": ["sum", "mean"]}}
 SALES = pd.DataFrame(
@@ -155,19 +155,24 @@ def test_a_large_inline_batch_travels_by_reference(gateway, analytics_service, t
     assert "800 records inline, over MAX_INLINE_RECORDS (500)" in too_many.text
 
 
-def readme_body(marker: str) -> dict:
-    match = re.search(rf"<!-- readme-example: {marker} -->\s*```sh\n.*?-d '(.*?)'", README, re.S)
-    assert match, f"the README lost its {marker!r} example"
+def documented_body(marker: str) -> dict:
+    match = re.search(rf"<!-- readme-example: {marker} -->\s*```sh\n.*?-d '(.*?)'", PAGE, re.S)
+    assert match, f"docs/tasks/analytics.md lost its {marker!r} example"
     return json.loads(match.group(1))
 
 
-def test_the_readme_examples_work(system):
+def test_the_documented_examples_work(system):
     client, root = system()
-    (root / "datasets").mkdir(parents=True)
-    SALES.to_parquet(root / "datasets" / "sales.parquet")
+    dataset_body = documented_body("analytics-dataset")
+    path = root / dataset_body["dataset"]
+    path.parent.mkdir(parents=True)
+    if path.suffix == ".parquet":
+        SALES.to_parquet(path)
+    else:
+        SALES.to_csv(path, index=False)
 
-    inline = client.post("/v1/analytics", json=readme_body("analytics-records"))
-    dataset = client.post("/v1/analytics", json=readme_body("analytics-dataset"))
+    inline = client.post("/v1/analytics", json=documented_body("analytics-records"))
+    dataset = client.post("/v1/analytics", json=dataset_body)
 
     result = wait_for_job(client, inline.json()["job_id"], "succeeded")["result"]
     assert result["records"] == [
