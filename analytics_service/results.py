@@ -1,6 +1,6 @@
 """A result table as JSON for the job, or as files in storage when it is large.
 
-JSON encoding (documented in the README):
+JSON encoding (documented in docs/tasks/analytics.md):
 
 - missing values (NaN, None, NaT, pd.NA) are `null`;
 - infinities are the strings `"Infinity"` and `"-Infinity"` (JSON has no

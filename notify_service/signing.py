@@ -39,7 +39,7 @@ def verify(
     window: float = REPLAY_WINDOW,
     now: float | None = None,
 ) -> bool:
-    """The receiver's check (the README gives the same recipe without this package)."""
+    """The receiver's check (docs/tasks/notifications.md gives the same recipe without this package)."""
     if not timestamp or not signature_header or not timestamp.isdigit():
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > window:

@@ -15,7 +15,7 @@ from runtime.errors import PermanentError, TransientError
 
 
 def verifying_receiver(received: list[dict]):
-    """A receiver that checks the signature as the README tells receivers to."""
+    """A receiver that checks the signature as docs/tasks/notifications.md tells receivers to."""
 
     def respond(request: Request) -> Response:
         body = request.get_data()
