@@ -148,7 +148,7 @@ def _rabbitmqctl(arguments: list[str]) -> None:
     try:
         result = subprocess.run(["rabbitmqctl", "-q", *arguments], capture_output=True, text=True, timeout=60)
     except FileNotFoundError:
-        raise SystemExit("rabbitmqctl not found: create the users on your broker as docs/operations.md describes") from None
+        raise SystemExit("rabbitmqctl not found: create the users as docs/operations.md describes") from None
     if result.returncode != 0:
         raise SystemExit(f"rabbitmqctl {arguments[0]} failed: {(result.stderr or result.stdout).strip()}")
 
