@@ -7,38 +7,21 @@ schema and exits (the gateway does the same when it starts).
 import asyncio
 import sys
 
-import uvicorn
-
-from gateway.app import create_app
-from gateway.database import gateway_database
+from gateway.server import migrate, serve
 from gateway.settings import GatewaySettings
-from runtime.logs import configure_logging
+from runtime.ports import PortUnavailable
 
 
 def main() -> None:
-    settings = GatewaySettings()
-    configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        timeout_keep_alive=settings.keep_alive_seconds,
-        log_config=None,
-        access_log=False,
-    )
-
-
-async def migrate() -> None:
-    settings = GatewaySettings()
-    configure_logging(settings.log_level, settings.log_format)
-    database = gateway_database(settings.database_url)
-    await database.open()
-    await database.close()
+    try:
+        serve(GatewaySettings())
+    except PortUnavailable as error:
+        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["migrate"]:
-        sys.exit(asyncio.run(migrate()))
+        sys.exit(asyncio.run(migrate(GatewaySettings())))
     if sys.argv[1:2] == ["dlq"]:
         from gateway import cli
 
