@@ -24,6 +24,8 @@ COPY email_service/ email_service/
 COPY file_service/ file_service/
 COPY notify_service/ notify_service/
 COPY analytics_service/ analytics_service/
+# `python -m gateway` and `python -m <name>_service` parse their arguments with it.
+COPY offload_cli/ offload_cli/
 
 
 FROM base AS gateway

@@ -1,4 +1,4 @@
-"""`python -m analytics_service`: run the declared pandas pipelines that jobs ask for."""
+"""`python -m analytics_service` (or `offload service analytics`): run the pandas pipelines that jobs ask for."""
 
 from analytics_service.handler import AnalyticsHandler
 from analytics_service.settings import AnalyticsSettings
@@ -12,4 +12,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Through the command line, so that --help answers and unknown arguments are refused.
+    from offload_cli.services import standalone
+
+    standalone("analytics", main)(prog_name="python -m analytics_service")

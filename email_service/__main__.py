@@ -1,4 +1,4 @@
-"""`python -m email_service`: send the emails that jobs ask for."""
+"""`python -m email_service` (or `offload service email`): send the emails that jobs ask for."""
 
 from email_service.handler import EmailHandler
 from email_service.settings import EmailSettings
@@ -11,4 +11,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Through the command line, so that --help answers and unknown arguments are refused.
+    from offload_cli.services import standalone
+
+    standalone("email", main)(prog_name="python -m email_service")

@@ -1,4 +1,4 @@
-"""`python -m file_service`: process the files that jobs point at."""
+"""`python -m file_service` (or `offload service file`): process the files that jobs point at."""
 
 from file_service.handler import FileHandler
 from file_service.settings import FileSettings
@@ -11,4 +11,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Through the command line, so that --help answers and unknown arguments are refused.
+    from offload_cli.services import standalone
+
+    standalone("file", main)(prog_name="python -m file_service")

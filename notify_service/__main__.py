@@ -1,4 +1,4 @@
-"""`python -m notify_service`: push the notifications that jobs ask for."""
+"""`python -m notify_service` (or `offload service notify`): push the notifications that jobs ask for."""
 
 from notify_service.service import notify_handler
 from notify_service.settings import NotifySettings
@@ -11,4 +11,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Through the command line, so that --help answers and unknown arguments are refused.
+    from offload_cli.services import standalone
+
+    standalone("notify", main)(prog_name="python -m notify_service")

@@ -23,10 +23,12 @@ from runtime.broker import Broker
 from runtime.consumer import Consumer, E, Handler
 from runtime.inbox import Inbox
 from runtime.logs import configure_logging
+from runtime.ports import listen
 from runtime.probe import ProbeServer, probe_app
 from runtime.settings import ServiceSettings
 
 log = structlog.get_logger("offload.service")
+
 
 @dataclass(frozen=True)
 class Service(Generic[E]):
@@ -38,7 +40,7 @@ class Service(Generic[E]):
 
 
 def run(service: Service[Any]) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    """Run until SIGTERM or SIGINT, then shut down gracefully; `PortUnavailable` if HEALTH_PORT is taken."""
     configure_logging(service.settings.log_level, service.settings.log_format)
     uvloop.run(serve(service))
 
@@ -50,6 +52,11 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
     stop = stop or _stop_on_signals()
     broker = Broker.from_settings(settings, f"offload-{service.name}")
     async with AsyncExitStack() as resources:
+        # The health port first: one in use stops the service before it touches the broker.
+        listener = None
+        if settings.health_port is not None:
+            listener = listen(settings.health_host, settings.health_port, "HEALTH_PORT")
+            resources.callback(listener.close)
         handler = service.handler
         if isinstance(handler, AbstractAsyncContextManager):
             handler = await resources.enter_async_context(handler)
@@ -71,13 +78,13 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
             max_message_bytes=settings.max_message_bytes,
             inbox=inbox,
         )
-        if settings.health_port is not None:
+        if listener is not None:
             probe = ProbeServer(
                 probe_app(service.name, lambda: {"broker": broker.is_connected, "consumer": consumer.is_attached}),
                 settings.health_host,
                 settings.health_port,
             )
-            probe_task = asyncio.create_task(probe.serve())
+            probe_task = asyncio.create_task(probe.serve(sockets=[listener]))
             resources.push_async_callback(_stop_probe, probe, probe_task)
         await consumer.start()
         log.info("service ready", service=service.name, queue=queues.work.name)

@@ -191,11 +191,12 @@ def test_the_shell_examples_run_as_written(
     files = work / "var" / "files"
     files.mkdir(parents=True)
     (work / "examples").symlink_to(ROOT / "examples")
-    # The docs run the dead-letter command line as `.venv/bin/python`, from the repository.
-    venv_python = work / ".venv" / "bin" / "python"
-    venv_python.parent.mkdir(parents=True)
-    venv_python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    venv_python.chmod(0o755)
+    # The docs run `.venv/bin/python` and `.venv/bin/offload`, from the repository.
+    venv_bin = work / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    for name, command in (("python", ""), ("offload", " -m offload_cli")):
+        (venv_bin / name).write_text(f'#!/bin/sh\nexec "{sys.executable}"{command} "$@"\n')
+        (venv_bin / name).chmod(0o755)
 
     sink_port = free_port()
     sink = start_sink(work / "var" / "mail", "127.0.0.1", sink_port)

@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 # Runnable packages that are tools, not parts of a deployment.
-NOT_SERVICES = {"devtools", "bench"}
+NOT_SERVICES = {"devtools", "bench", "offload_cli"}
 
 
 def runnable_packages() -> list[str]:
