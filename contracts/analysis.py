@@ -8,7 +8,7 @@ frame the previous one produced.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
@@ -50,8 +50,14 @@ Aggregation = Literal["count", "sum", "mean", "median", "min", "max", "std", "nu
 Aggregations = Annotated[dict[Column, Annotated[list[Aggregation], Field(min_length=1)]], Field(min_length=1)]
 
 
+def _op_is_required(schema: dict[str, Any]) -> None:
+    # `op` has a default for code that builds an operation, but a message must
+    # say which operation each one is: the pipeline is read by it.
+    schema["required"] = ["op", *schema.get("required", [])]
+
+
 class _Operation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_op_is_required)
 
 
 class Filter(_Operation):

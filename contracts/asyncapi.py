@@ -266,7 +266,8 @@ def component_schemas(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each message's schema under its title, the models it nests beside it, every `$ref` pointing there."""
     components: dict[str, Any] = {}
     for schema in schemas.values():
-        schema = _in_components(schema)
+        # Embedded, a schema is no document of its own: an `$id` would move the base its `$ref`s resolve against.
+        schema = _in_components({key: value for key, value in schema.items() if key not in ("$schema", "$id")})
         nested = schema.pop("$defs", {})
         for name, definition in {**nested, schema["title"]: schema}.items():
             if components.setdefault(name, definition) != definition:
@@ -284,10 +285,6 @@ def _in_components(node: Any) -> Any:
     for key, value in node.items():
         if key == "$ref":
             copied[key] = value.replace("#/$defs/", "#/components/schemas/", 1)
-        elif key == "discriminator" and isinstance(value, dict):
-            # AsyncAPI's Schema Object takes the property name alone; each
-            # variant's `const` already says which one it is.
-            copied[key] = value["propertyName"]
         else:
             copied[key] = _in_components(value)
     return copied

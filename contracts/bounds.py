@@ -34,6 +34,15 @@ MAX_HISTORY_LINE = 500
 MAX_SERVICE_NAME = 64
 SERVICE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
+# The largest message body a consumer reads, by default (the runtime's
+# MAX_MESSAGE_BYTES): larger ones are dead-lettered unread.
+MAX_MESSAGE_BYTES = 1_048_576
+
+# An email's text and its html, each. Both at this length in ASCII, with every
+# other field at its limit, still fit in one message; other characters take 2
+# to 4 bytes in UTF-8, so for them the byte cap above is the binding limit.
+MAX_EMAIL_BODY_CHARS = 450_000
+
 # How deep JSON may nest. No contract needs more than a handful of levels;
 # parsers recurse per level, and a 100,000-deep body crashes them.
 MAX_JSON_DEPTH = 64

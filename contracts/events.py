@@ -10,6 +10,7 @@ message and doubles as its routing key on the events exchange.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,6 +33,7 @@ from pydantic import (
 from contracts.analysis import DataValue, Operation
 from contracts.bounds import (
     MAX_ATTEMPT,
+    MAX_EMAIL_BODY_CHARS,
     MAX_ERROR_TEXT,
     MAX_ERROR_TYPE,
     MAX_INT64,
@@ -40,10 +42,13 @@ from contracts.bounds import (
     SERVICE_NAME_PATTERN,
 )
 from contracts.notification import NotificationTarget
-from contracts.paths import path_problem
+from contracts.paths import MAX_REFERENCE_LENGTH, PATH_SCHEMA, path_problem
 
 SCHEMA_VERSION = "1.0"
 SUPPORTED_MAJOR = 1
+# "<major>.<minor>" in ASCII digits; the schemas accept the supported major only.
+_VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
+VERSION_PATTERN = rf"^0*{SUPPORTED_MAJOR}\.[0-9]+$"
 
 # Envelope fields a publisher must send: their defaults are for code building events.
 WIRE_REQUIRED = ("message_id", "job_id", "type", "version", "created_at")
@@ -54,6 +59,16 @@ FROM_THE_WIRE = {"wire": True}
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _given(field: str) -> dict[str, Any]:
+    """JSON Schema for "`field` is there and not null", as an optional field with a None default reads it."""
+    return {**_has(field), "properties": {field: {"not": {"type": "null"}}}}
+
+
+def _has(field: str) -> dict[str, Any]:
+    """JSON Schema for "an object with `field`", which strict validators want its `properties` to name."""
+    return {"type": "object", "required": [field], "properties": {field: True}}
 
 
 class TaskType(StrEnum):
@@ -72,7 +87,12 @@ class Envelope(BaseModel):
 
     message_id: UUID = Field(default_factory=uuid4)
     job_id: UUID = Field(default_factory=uuid4)
-    version: str = Field(default=SCHEMA_VERSION, max_length=16)
+    version: str = Field(
+        default=SCHEMA_VERSION,
+        max_length=16,
+        description=f"The contract version the publisher speaks: '{SUPPORTED_MAJOR}.<minor>'.",
+        json_schema_extra={"pattern": VERSION_PATTERN},
+    )
     created_at: AwareDatetime = Field(default_factory=utc_now)
     attempt: int = Field(default=1, ge=1, le=MAX_ATTEMPT, description="1 for the first try, +1 for each retry.")
 
@@ -91,9 +111,10 @@ class Envelope(BaseModel):
     @field_validator("version")
     @classmethod
     def _known_major_version(cls, version: str) -> str:
-        major, _, minor = version.partition(".")
-        if not (major.isdigit() and minor.isdigit()):
+        parts = _VERSION.fullmatch(version)
+        if parts is None:
             raise ValueError(f"version must look like '{SCHEMA_VERSION}', got {version!r}")
+        major = parts.group(1)
         if int(major) != SUPPORTED_MAJOR:
             raise ValueError(f"unsupported major version {major} (this consumer speaks {SUPPORTED_MAJOR}.x)")
         return version
@@ -175,18 +196,27 @@ SingleLine = Annotated[
 Mailbox = Annotated[EmailStr, AfterValidator(_sendable)]
 
 
-class Email(BaseModel):
-    """One email to send."""
+def _text_or_html(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [_given("text"), _given("html")]
 
-    model_config = ConfigDict(frozen=True)
+
+class Email(BaseModel):
+    """One email to send.
+
+    The whole message must fit in the consumers' message size cap (1 MiB by
+    default) as UTF-8 JSON: a text and html of the longest length in characters
+    outside ASCII would not.
+    """
+
+    model_config = ConfigDict(frozen=True, json_schema_extra=_text_or_html)
 
     to: list[Mailbox] = Field(min_length=1, max_length=100)
     cc: list[Mailbox] = Field(default_factory=list, max_length=100)
     bcc: list[Mailbox] = Field(default_factory=list, max_length=100)
     reply_to: list[Mailbox] = Field(default_factory=list, max_length=10)
     subject: SingleLine = Field(min_length=1, max_length=998)
-    text: str | None = Field(default=None, max_length=1_000_000)
-    html: str | None = Field(default=None, max_length=1_000_000)
+    text: str | None = Field(default=None, max_length=MAX_EMAIL_BODY_CHARS)
+    html: str | None = Field(default=None, max_length=MAX_EMAIL_BODY_CHARS)
 
     @model_validator(mode="after")
     def _has_a_body(self) -> Email:
@@ -199,6 +229,9 @@ class EmailRequested(Email, Envelope):
     type: Literal["email.requested"] = "email.requested"
 
 
+# A file in storage; the schema states `path_problem`'s rules (checked by the validators below).
+StoredPath = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE_LENGTH, json_schema_extra=PATH_SCHEMA)]
+
 FileOperation = Literal["checksum", "csv_stats", "csv_to_parquet", "gzip", "gunzip"]
 
 
@@ -207,11 +240,7 @@ class FileProcessing(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: str = Field(
-        min_length=1,
-        max_length=1024,
-        description="A path under the storage root, or a storage URL.",
-    )
+    source: StoredPath
     operations: list[FileOperation] = Field(min_length=1)
 
     @field_validator("source")
@@ -240,6 +269,20 @@ NotificationProvider = Literal["webhook", "webpush", "fcm", "log"]
 _PROVIDER_ADDRESS: dict[str, str | None] = {"webhook": "url", "webpush": "endpoint", "fcm": "token", "log": None}
 
 
+def _targets_of_the_provider(schema: dict[str, Any]) -> None:
+    schema["allOf"] = [
+        {
+            "if": {**_has("provider"), "properties": {"provider": {"const": provider}}},
+            "then": {
+                "type": "object",
+                "properties": {"targets": {"type": "array", "items": _has(address)}},
+            },
+        }
+        for provider, address in _PROVIDER_ADDRESS.items()
+        if address is not None
+    ]
+
+
 class Notification(BaseModel):
     """One push notification for one or many targets of one provider.
 
@@ -247,7 +290,7 @@ class Notification(BaseModel):
     the targets against itself (NOTIFY_DEFAULT_PROVIDER).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=_targets_of_the_provider)
 
     provider: NotificationProvider | None = None
     targets: list[NotificationTarget] = Field(min_length=1, max_length=10_000)
@@ -281,13 +324,17 @@ class NotificationRequested(Notification, Envelope):
 Record = dict[str, DataValue]
 
 
-class Analysis(BaseModel):
-    """A declared pandas pipeline over inline records or a stored dataset."""
+def _records_or_dataset(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = [_given("records"), _given("dataset")]
 
-    model_config = ConfigDict(frozen=True)
+
+class Analysis(BaseModel):
+    """A declared pandas pipeline over inline records or a stored dataset (exactly one of them)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra=_records_or_dataset)
 
     records: list[Record] | None = None
-    dataset: str | None = Field(default=None, min_length=1, max_length=1024)
+    dataset: StoredPath | None = None
     operations: list[Operation] = Field(min_length=1, max_length=50)
 
     @field_validator("dataset")

@@ -17,6 +17,46 @@ STORAGE_SCHEMES = ("file", "s3")
 # A URL starts with its scheme; "://" anywhere else is part of a path.
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", re.DOTALL)
 
+# The rules of `path_problem` as JSON Schema, for publishers that validate
+# against docs/schemas. Written for both Python's and ECMAScript's regexes:
+# `[\s\S]` rather than `.` (which stops at different line breaks in each),
+# and whitespace spelled out (the two disagree on what \s holds).
+_WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_DOT = r"(?:\.|%2[Ee])"  # a file:// URL is decoded before use
+_SLASH = r"(?:/|%2[Ff])"
+PATH_SCHEMA = {
+    "description": (
+        "A path relative to the storage root (no leading '/', no '..' segment, not the root itself), or a "
+        "file:// or s3:// URL without a '..' segment, decoded or not; no control characters or backslashes."
+    ),
+    "allOf": [
+        {"pattern": f"[^{_WHITESPACE}]"},
+        # Searched for rather than ruled out with ^...$: Python's `$` also matches before a final newline.
+        {"not": {"pattern": r"[\x00-\x1f\x7f\\]"}},
+        {
+            "if": {"pattern": r"^[A-Za-z][A-Za-z0-9+.-]*://"},
+            "then": {
+                "pattern": r"^(?:[Ff][Ii][Ll][Ee]|[Ss]3)://",
+                "not": {
+                    "anyOf": [
+                        {"pattern": "%(?:[01][0-9A-Fa-f]|7[Ff]|5[Cc])"},
+                        {"pattern": rf"^[A-Za-z0-9+.-]*://(?:[\s\S]*{_SLASH})?{_DOT}{{2}}(?:{_SLASH}|$)"},
+                    ]
+                },
+            },
+            "else": {
+                "not": {
+                    "anyOf": [
+                        {"pattern": "^/"},
+                        {"pattern": r"(?:^|/)\.\.(?:/|$)"},
+                        {"pattern": r"^(?:\.?/)*\.?$"},
+                    ]
+                }
+            },
+        },
+    ],
+}
+
 
 def path_problem(ref: str) -> str | None:
     """Why `ref` can never name a file under a storage root, or None if it might."""

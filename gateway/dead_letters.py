@@ -117,7 +117,7 @@ class DeadLetter(BaseModel):
     def unreadable(cls, service: str, body: bytes, message_id: str | None) -> DeadLetter:
         return cls(
             service=service,
-            message_id=message_id,
+            message_id=identity(body, message_id),
             job_id=None,
             routing_key=None,
             reason="unreadable",
@@ -141,7 +141,7 @@ class DeadLetter(BaseModel):
             failure = _broker_failure(headers)
         return cls(
             service=service,
-            message_id=message_id,
+            message_id=identity(body, message_id),
             job_id=job_id_in(body),
             fingerprint=fingerprint(service, failure["reason"], failure["error_type"], failure["error_message"]),
             history=_history(headers.get(header.HISTORY)),
@@ -150,6 +150,29 @@ class DeadLetter(BaseModel):
             body_preview=_preview(body),
             **failure,
         )
+
+
+def identity(body: bytes, property_id: str | None) -> str | None:
+    """A message's id: its body's `message_id`, by which services recognise a repeat.
+
+    The AMQP `message_id` property only stands in for a body without one: a
+    publisher may leave the property out, and the client library that passes
+    the message on then makes one up.
+    """
+    try:
+        data = parse_json(body)
+    except ValueError:
+        return property_id
+    body_id = data.get("message_id") if isinstance(data, dict) else None
+    return _canonical(body_id) if isinstance(body_id, str) else property_id
+
+
+def _canonical(message_id: str) -> str:
+    """A UUID in the form services record it (lowercase, with dashes); anything else as it is."""
+    try:
+        return str(UUID(message_id))
+    except ValueError:
+        return message_id
 
 
 def _preview(body: bytes) -> str:
@@ -333,7 +356,7 @@ async def replay(
     believe: only for tests of the queues themselves.
     """
     spec = dead_letter_queue(broker.topology, service)
-    wanted = set(message_ids) if message_ids is not None else None
+    wanted = {_canonical(message_id) for message_id in message_ids} if message_ids is not None else None
     report = ReplayReport()
 
     def selected(letter: DeadLetter) -> bool:
@@ -431,7 +454,7 @@ async def _republish(
         _as_first_attempt(message.body) if service != GATEWAY else message.body,
         exchange=broker.topology.events.name,
         routing_key=_replay_routing_key(broker.topology, service, letter),
-        message_id=message.message_id,
+        message_id=letter.message_id,  # the property says what the body does
         message_type=message.type,
         content_type=message.content_type,
         headers=carried,
