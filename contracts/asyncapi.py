@@ -178,8 +178,8 @@ def _dead_letter_channel(owner: str, queue: Queue) -> dict[str, Any]:
         "address": queue.name,
         "description": (
             f"Messages the {owner} consumer gave up on: a quorum queue bound to `{binding.exchange}` with "
-            f"`{binding.routing_key}`. List and replay them with `python -m gateway dlq list --service {owner}` "
-            f"and `python -m gateway dlq replay {owner}`; consuming from it would drop them."
+            f"`{binding.routing_key}`. List and replay them with `offload dlq list --service {owner}` "
+            f"and `offload dlq replay {owner}`; consuming from it would drop them."
         ),
         "messages": {DEAD_LETTER: _ref("components", "messages", DEAD_LETTER)},
         "bindings": {"amqp": _queue_binding(queue)},

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.bounds import MAX_ATTEMPT, MAX_RETRY_SECONDS
+from contracts.bounds import MAX_ATTEMPT, MAX_MESSAGE_BYTES, MAX_RETRY_SECONDS
 from contracts.topology import DELIVERY_LIMIT, RetryPolicy, Topology
 from runtime.safety import url_credentials_problem
 
@@ -53,7 +53,7 @@ class ServiceSettings(BaseSettings):
     retry_max_delay: float = Field(
         300.0, gt=0, le=MAX_RETRY_SECONDS, description="Upper bound on any one delay, seconds."
     )
-    max_message_bytes: int = Field(1_048_576, ge=1024, description="Larger messages are dead-lettered.")
+    max_message_bytes: int = Field(MAX_MESSAGE_BYTES, ge=1024, description="Larger messages are dead-lettered.")
     shutdown_grace: float = Field(30.0, ge=0, description="Seconds in-flight jobs get to finish on SIGTERM.")
     inbox_url: str | None = Field(
         None,
