@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from gateway.auth import ApiKeyMiddleware, bearer_scheme
 from gateway.database import gateway_database
@@ -35,7 +36,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             await gateway.close()
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's assets from the package
+    # (under /static-offline-docs) instead of a CDN: /docs works without internet.
+    app = FastAPIOffline(
         title="Offload",
         summary="Background work behind a web API: accepted now, done reliably, reported on.",
         version="0.1.0",
