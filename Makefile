@@ -11,7 +11,7 @@ RUN_EXTRAS := gateway,postgres,email,files,notify,analytics,dev
 PIP := $(BIN)/python -m pip install --progress-bar on -c constraints.txt
 # Tests run side by side in this many processes (0: all in one); most of
 # the suite waits on brokers and child processes rather than computing.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 
 .PHONY: run test bench clean
 

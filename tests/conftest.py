@@ -33,6 +33,20 @@ _RUN_ID = uuid.uuid4().hex[:6]
 _counter = itertools.count()
 
 
+# The layers from slowest to quickest. Tests run side by side (pytest-xdist)
+# and are handed out in this order, so the minute-long fault tests start first
+# and the quick ones fill the gaps, instead of a few long ones finishing last.
+_LAYER_ORDER = ("fault", "e2e", "integration", "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def layer(item: pytest.Item) -> int:
+        parts = item.path.parts
+        return next((rank for rank, name in enumerate(_LAYER_ORDER) if name in parts), len(_LAYER_ORDER))
+
+    items.sort(key=layer)
+
+
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     url = os.environ.get("AMQP_URL")
