@@ -11,8 +11,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aio_pika
 import aiormq
 import pytest
+from aio_pika import DeliveryMode
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts import headers
@@ -352,3 +354,24 @@ async def test_listing_and_replay_survive_any_letter_and_say_what_they_did(amqp,
     # Each copy counts this replay, whatever its count said before.
     assert {copy.headers[headers.REPLAYS] for copy in copies.values()} == {1}
     assert copies["deep"].body == next(body for m, body, *_ in sent if m == "deep")
+
+
+LETTERS = 100
+
+
+async def test_a_browse_right_after_another_sees_every_letter(amqp, topology, broker):
+    # An operator lists, then replays at once: each browse must find every
+    # letter the one before it handed back, though a quorum queue takes a
+    # returned message back a moment after the nack.
+    dead_queue = topology.service("email").dead.name
+    async with amqp.channel() as channel:
+        for n in range(LETTERS):
+            letter = aio_pika.Message(b"not json", message_id=f"letter-{n}", delivery_mode=DeliveryMode.PERSISTENT)
+            await channel.default_exchange.publish(letter, dead_queue)
+    await wait_for_depth(amqp, dead_queue, LETTERS)
+
+    for _ in range(10):
+        listed = await list_dead_letters(broker, "email")
+        examined = await replay(broker, "email", message_ids=["no-such-letter"])
+        assert len(listed) == LETTERS
+        assert examined.skipped == LETTERS and examined.unexamined == 0
