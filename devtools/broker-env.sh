@@ -29,6 +29,8 @@ _offload_broker() {
             docker run -d --name offload-rabbitmq -p 127.0.0.1:5672:5672 rabbitmq:3.13 >/dev/null || return 1
         fi
         docker exec offload-rabbitmq rabbitmqctl -q await_startup --timeout 120 >/dev/null || return 1
+        # `make run` creates the broker users with rabbitmqctl: the container's own.
+        export RABBITMQCTL="docker exec -i offload-rabbitmq rabbitmqctl"
     else
         echo "Offload needs RabbitMQ: install rabbitmq-server (or Docker), or set AMQP_URL to a broker" >&2
         return 1

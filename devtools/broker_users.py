@@ -26,7 +26,6 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -72,12 +71,9 @@ def env_name(role: str) -> str:
 
 def create(namespace: str, vhost: str) -> None:
     """Add (or reset) every role's user and permissions on the local broker, in one import."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as document:
-        json.dump(definitions(namespace, vhost, admin=False), document)
-        document.flush()
-        # Debian's rabbitmqctl runs as the rabbitmq user; the hashes are no secret.
-        os.chmod(document.name, 0o644)
-        _rabbitmqctl(["import_definitions", document.name])
+    # Read from standard input (no file named), so it works through `docker exec -i` too.
+    document = json.dumps(definitions(namespace, vhost, admin=False))
+    _rabbitmqctl(["import_definitions", "--format", "json"], stdin=document)
 
 
 def delete(namespace: str) -> None:
@@ -144,9 +140,17 @@ def _topic_permissions(user: str, vhost: str, perms: Permissions) -> dict[str, s
     }
 
 
-def _rabbitmqctl(arguments: list[str]) -> None:
+def _command() -> list[str]:
+    """rabbitmqctl, or what RABBITMQCTL names (devtools/broker-env.sh sets `docker exec -i … rabbitmqctl`
+    when it runs the broker in a container)."""
+    return shlex.split(os.environ.get("RABBITMQCTL", "rabbitmqctl"))
+
+
+def _rabbitmqctl(arguments: list[str], stdin: str | None = None) -> None:
     try:
-        result = subprocess.run(["rabbitmqctl", "-q", *arguments], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [*_command(), "-q", *arguments], input=stdin, capture_output=True, text=True, timeout=60
+        )
     except FileNotFoundError:
         raise SystemExit("rabbitmqctl not found: create the users as docs/operations.md describes") from None
     if result.returncode != 0:
@@ -155,7 +159,7 @@ def _rabbitmqctl(arguments: list[str]) -> None:
 
 def _start(arguments: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        ["rabbitmqctl", "-q", *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+        [*_command(), "-q", *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
     )
 
 
