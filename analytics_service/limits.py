@@ -1,10 +1,10 @@
-"""The caps that keep one huge job from taking the service down: it is refused instead."""
+"""The caps that keep one huge job from taking the service down: it is refused instead, as `TooLarge`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.errors import PermanentError
+from runtime.errors import TooLarge
 
 OUTPUT_CELL_BYTES = 32
 """What one cell of a table an operation builds costs at the peak: 8 bytes, and
@@ -12,14 +12,6 @@ pandas' temporaries while it builds the table, and the copies made to write it."
 JSON_BYTES_HELD = 16
 """What one byte of JSON lines costs once parsed as records and made a frame:
 a dict, its keys and boxed values per record, then the frame's columns."""
-
-
-class TooLarge(PermanentError):
-    """The job is over a cap; it goes to the dead-letter queue, never to a retry."""
-
-    def __init__(self, what: str) -> None:
-        # The prefix lets a client tell this failure apart by its message alone.
-        super().__init__(f"too_large: {what}")
 
 
 @dataclass(frozen=True)

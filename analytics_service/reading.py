@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from analytics_service.limits import Limits, TooLarge
-from runtime.errors import PermanentError
+from analytics_service.limits import Limits
+from runtime.errors import PermanentError, TooLarge
 from runtime.job import Tally
 from storage import Storage
 from storage.csv_types import HEADER_MAX_BYTES, convert_options, header_columns, widen

@@ -4,7 +4,8 @@ JSON encoding (documented in docs/tasks/analytics.md):
 
 - missing values (NaN, None, NaT, pd.NA) are `null`;
 - infinities are the strings `"Infinity"` and `"-Infinity"` (JSON has no
-  literal for them, and a string keeps them apart from missing values);
+  literal for them, and a string keeps them apart from missing values; see
+  `contracts.result_numbers`, which file_service's statistics follow too);
 - datetimes are ISO 8601 strings, with their UTC offset when the column has
   a time zone; dates are `YYYY-MM-DD`; durations are ISO 8601 durations;
 - numpy numbers become JSON numbers; anything else becomes its text.
@@ -24,7 +25,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import math
 import re
 import unicodedata
 from typing import Any
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types
 
+from contracts.result_numbers import json_number
 from storage import Storage
 
 FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
@@ -54,11 +55,7 @@ def json_value(value: Any) -> Any:
     if isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
+        return json_number(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, pd.Timedelta | dt.timedelta):

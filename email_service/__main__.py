@@ -2,12 +2,14 @@
 
 from email_service.handler import EmailHandler
 from email_service.settings import EmailSettings
+from email_service.smtp import SmtpMailer
 from runtime import Service, run
 
 
 def main() -> None:
     settings = EmailSettings()
-    run(Service(name="email", handler=EmailHandler(settings), settings=settings))
+    handler = EmailHandler(settings, SmtpMailer(settings))
+    run(Service(name="email", handler=handler, settings=settings))
 
 
 if __name__ == "__main__":

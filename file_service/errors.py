@@ -1,13 +1,7 @@
-"""Failures particular to files; storage's own (NotFound, PathRefused) come from `storage`."""
+"""Failures particular to files; storage's own (NotFound, PathRefused) come from `storage`,
+and a file past a cap is refused with the runtime's `TooLarge`, as every service refuses it."""
 
 from runtime.errors import PermanentError
-
-
-class TooLarge(PermanentError):
-    """Past a configured cap (source size, columns, decompressed bytes); never retried."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"too_large: {message}")
 
 
 class Unreadable(PermanentError):

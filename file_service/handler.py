@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 from contracts.events import FileProcessingRequested
-from file_service.errors import TooLarge
 from file_service.operations import OPERATIONS
 from file_service.settings import FileSettings
 from file_service.source import Source
+from runtime.errors import TooLarge
 from runtime.job import JobContext, Tally, in_thread
 from storage import Storage, StoredFile
 

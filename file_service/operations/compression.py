@@ -6,8 +6,9 @@ import gzip as gzip_format
 import shutil
 import zlib
 
-from file_service.errors import TooLarge, Unreadable
+from file_service.errors import Unreadable
 from file_service.source import CHUNK, Outcome, Source
+from runtime.errors import TooLarge
 
 
 def gzip(source: Source) -> Outcome:

@@ -12,8 +12,9 @@ from typing import TypeVar
 import pyarrow as pa
 from pyarrow import csv
 
-from file_service.errors import TooLarge, Unreadable
+from file_service.errors import Unreadable
 from file_service.source import Source
+from runtime.errors import TooLarge
 from storage.csv_types import HEADER_MAX_BYTES, convert_options, header_columns, widen
 
 T = TypeVar("T")

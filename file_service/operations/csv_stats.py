@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv
 
+from contracts.result_numbers import json_number
 from file_service.operations.csv_reading import scan_csv
 from file_service.source import Outcome, Source
 
@@ -43,7 +43,8 @@ class ColumnStats:
         summary: dict[str, Any] = {"name": self.name, "type": _type_name(self.type), "nulls": self.nulls}
         if self.numeric:
             mean = self.total / self.count if self.count else None
-            summary |= {"min": _json_number(self.min), "max": _json_number(self.max), "mean": _json_number(mean)}
+            # JSON has no infinities or NaN: written as every job's result writes them.
+            summary |= {"min": json_number(self.min), "max": json_number(self.max), "mean": json_number(mean)}
         return summary
 
 
@@ -70,11 +71,3 @@ def _type_name(arrow_type: pa.DataType) -> str:
         if is_kind(arrow_type):
             return name
     return "text"
-
-
-def _json_number(value: float | int | None) -> float | int | str | None:
-    """JSON has no infinities or NaN: infinities are written as the strings "Infinity" and
-    "-Infinity", NaN as null (as analytics_service writes them)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value

@@ -1,4 +1,4 @@
-"""The email handler against real SMTP servers: what arrives, and how refusals are sorted."""
+"""The email handler with its SMTP mailer against real SMTP servers: what arrives, and how refusals are sorted."""
 
 import base64
 
@@ -6,12 +6,18 @@ import pytest
 
 from contracts.events import EmailRequested
 from email_service.handler import EmailHandler
+from email_service.settings import EmailSettings
+from email_service.smtp import SmtpMailer
 from runtime.errors import PermanentError, TransientError
 
 JOB = object()  # the handler never looks inside the runtime's job context
 
 # The auth sink takes passwords over plain text, which is fine on loopback only.
 loopback_auth = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+def smtp_handler(settings: EmailSettings) -> EmailHandler:
+    return EmailHandler(settings, SmtpMailer(settings))
 
 
 def requested(**fields) -> EmailRequested:
@@ -26,7 +32,7 @@ async def test_delivers_one_message_to_every_envelope_recipient(sink):
 
     settings = sink.settings(email_from="Reports <reports@example.org>")
 
-    result = await EmailHandler(settings)(event, JOB)
+    result = await smtp_handler(settings)(event, JOB)
 
     message_id = f"<{event.job_id}@offload.local>"
     assert result == {
@@ -45,7 +51,7 @@ async def test_delivers_one_message_to_every_envelope_recipient(sink):
 async def test_some_recipients_refused_is_still_a_delivery(picky_sink):
     event = requested(to=["ada@example.com", "nobody@example.com"])
 
-    result = await EmailHandler(picky_sink.settings())(event, JOB)
+    result = await smtp_handler(picky_sink.settings())(event, JOB)
 
     assert result["recipients"] == 1
     assert result["refused"] == {"nobody@example.com": "550 5.1.1 no such user"}
@@ -57,7 +63,7 @@ async def test_every_recipient_refused_for_good_is_permanent(picky_sink):
     event = requested(to=["nobody@example.com"], cc=["nobody@example.org"])
 
     with pytest.raises(PermanentError, match="550 5.1.1 no such user") as caught:
-        await EmailHandler(picky_sink.settings())(event, JOB)
+        await smtp_handler(picky_sink.settings())(event, JOB)
 
     assert "nobody@example.org" in str(caught.value)
     assert picky_sink.handler.received == []
@@ -67,19 +73,19 @@ async def test_every_recipient_refused_some_for_now_is_transient(picky_sink):
     event = requested(to=["nobody@example.com", "busy@example.com"])
 
     with pytest.raises(TransientError, match="450 4.2.1 mailbox busy"):
-        await EmailHandler(picky_sink.settings())(event, JOB)
+        await smtp_handler(picky_sink.settings())(event, JOB)
 
 
 async def test_a_4xx_reply_to_data_is_transient(deferring_sink):
     with pytest.raises(TransientError, match="SMTP 451: 4.3.0 try later"):
-        await EmailHandler(deferring_sink.settings())(requested(), JOB)
+        await smtp_handler(deferring_sink.settings())(requested(), JOB)
 
 
 async def test_nothing_listening_is_transient(unreachable):
     where = f"{unreachable.host}:{unreachable.port}"
 
     with pytest.raises(TransientError, match=f"could not reach SMTP server {where}"):
-        await EmailHandler(unreachable.settings())(requested(), JOB)
+        await smtp_handler(unreachable.settings())(requested(), JOB)
 
 
 @loopback_auth
@@ -87,7 +93,7 @@ async def test_right_credentials_deliver(auth_sink):
     username, password = auth_sink.credentials
     settings = auth_sink.settings(smtp_username=username, smtp_password=password)
 
-    await EmailHandler(settings)(requested(), JOB)
+    await smtp_handler(settings)(requested(), JOB)
 
     assert len(auth_sink.handler.received) == 1
 
@@ -98,7 +104,7 @@ async def test_wrong_credentials_are_permanent(auth_sink):
     settings = auth_sink.settings(smtp_username=username, smtp_password="guess")
 
     with pytest.raises(PermanentError, match="SMTP 535"):
-        await EmailHandler(settings)(requested(), JOB)
+        await smtp_handler(settings)(requested(), JOB)
 
     assert auth_sink.handler.received == []
 
@@ -106,20 +112,20 @@ async def test_wrong_credentials_are_permanent(auth_sink):
 @loopback_auth
 async def test_no_credentials_where_required_is_permanent(auth_sink):
     with pytest.raises(PermanentError, match="SMTP 530"):
-        await EmailHandler(auth_sink.settings())(requested(), JOB)
+        await smtp_handler(auth_sink.settings())(requested(), JOB)
 
 
 async def test_starttls_delivers_to_a_server_that_requires_it(starttls_sink):
     settings = starttls_sink.settings(smtp_starttls=True, smtp_validate_certs=False)
 
-    await EmailHandler(settings)(requested(), JOB)
+    await smtp_handler(settings)(requested(), JOB)
 
     assert len(starttls_sink.handler.received) == 1
 
 
 async def test_plain_text_to_a_server_that_requires_starttls_is_permanent(starttls_sink):
     with pytest.raises(PermanentError, match="SMTP 530"):
-        await EmailHandler(starttls_sink.settings(smtp_starttls=False))(requested(), JOB)
+        await smtp_handler(starttls_sink.settings(smtp_starttls=False))(requested(), JOB)
 
     assert starttls_sink.handler.received == []
 
@@ -128,20 +134,20 @@ async def test_starttls_to_a_server_without_it_is_permanent(sink):
     settings = sink.settings(smtp_starttls=True, smtp_validate_certs=False)
 
     with pytest.raises(PermanentError, match="STARTTLS"):
-        await EmailHandler(settings)(requested(), JOB)
+        await smtp_handler(settings)(requested(), JOB)
 
 
 async def test_implicit_tls_delivers(implicit_tls_sink):
     settings = implicit_tls_sink.settings(smtp_tls=True, smtp_validate_certs=False)
 
-    await EmailHandler(settings)(requested(), JOB)
+    await smtp_handler(settings)(requested(), JOB)
 
     assert len(implicit_tls_sink.handler.received) == 1
 
 
 async def test_an_unverifiable_certificate_is_not_trusted_by_default(implicit_tls_sink):
     with pytest.raises(TransientError, match="could not reach SMTP server"):
-        await EmailHandler(implicit_tls_sink.settings(smtp_tls=True))(requested(), JOB)
+        await smtp_handler(implicit_tls_sink.settings(smtp_tls=True))(requested(), JOB)
 
     assert implicit_tls_sink.handler.received == []
 
@@ -158,7 +164,7 @@ ATTACK_SUBJECTS = [
 async def test_an_encoded_line_break_in_the_subject_arrives_as_literal_text(sink, subject):
     event = requested(subject=subject, reply_to=["help@example.com"])
 
-    await EmailHandler(sink.settings())(event, JOB)
+    await smtp_handler(sink.settings())(event, JOB)
 
     [received] = sink.handler.received
     assert received.rcpt_tos == ["ada@example.com"]

@@ -16,9 +16,10 @@ from analytics_service import reading
 from analytics_service.analysis import PipelineRejected, analyse
 from analytics_service.chunks import chunk_plan
 from analytics_service.frames import schema_of_frame
-from analytics_service.limits import Limits, TooLarge
+from analytics_service.limits import Limits
 from analytics_service.reading import DatasetUnreadable
 from contracts.events import Analysis
+from runtime.errors import TooLarge
 from runtime.job import Cancelled, Tally
 from storage.local import LocalStorage
 

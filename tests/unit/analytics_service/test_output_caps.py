@@ -10,10 +10,11 @@ import pytest
 
 from analytics_service.frames import frame_from_records
 from analytics_service.handler import AnalyticsHandler
-from analytics_service.limits import Limits, TooLarge
+from analytics_service.limits import Limits
 from analytics_service.pipeline import run_pipeline
 from analytics_service.settings import AnalyticsSettings
 from contracts.events import Analysis, AnalysisRequested
+from runtime.errors import TooLarge
 from runtime.job import JobContext
 from storage.local import LocalStorage
 

@@ -5,9 +5,10 @@ import os
 
 import pytest
 
-from file_service.errors import TooLarge, Unreadable
+from file_service.errors import Unreadable
 from file_service.operations.compression import gunzip, gzip
 from file_service.settings import FileSettings
+from runtime.errors import TooLarge
 
 
 def test_gzip_then_gunzip_gives_the_same_bytes(source_of, storage):

@@ -6,9 +6,10 @@ import math
 import pandas as pd
 import pytest
 
-from file_service.errors import TooLarge, Unreadable
+from file_service.errors import Unreadable
 from file_service.operations import csv_reading
 from file_service.operations.csv_stats import csv_stats
+from runtime.errors import TooLarge
 
 MIXED = (
     "id,amount,count,city,flag,when\n"
