@@ -2,7 +2,7 @@
 
 A service module only says which service it is and hands over its handler:
 
-    run(Service(name="email", handler=EmailHandler(settings), settings=settings))
+    run(Service(name="email", handler=EmailHandler(settings, SmtpMailer(settings)), settings=settings))
 """
 
 from __future__ import annotations
