@@ -60,7 +60,6 @@ class FailureRecord(BaseModel):
     )
     routing_key: str | None = Field(
         None,
-        min_length=1,
         max_length=MAX_ROUTING_KEY,
         alias=headers.ROUTING_KEY,
         description="The routing key it was published with.",
@@ -113,7 +112,7 @@ class FailureRecord(BaseModel):
                 error_type=_text(values.get(headers.ERROR_TYPE)),
                 error_message=_text(values.get(headers.ERROR_MESSAGE)),
                 attempts=_count(values.get(headers.ATTEMPTS)),
-                routing_key=_text(values.get(headers.ROUTING_KEY)) or None,
+                routing_key=_text(values.get(headers.ROUTING_KEY)),
                 service=_text(values.get(headers.SERVICE)),
                 failed_at=_time(values.get(headers.FAILED_AT)),
                 first_failed_at=first_failed_at,
@@ -147,7 +146,7 @@ def _broker_failure(deaths: Any, first_failed_at: datetime | None, history: list
         reason=reason,
         error_message=message,
         attempts=_count(death.get("count")),
-        routing_key=_text(first_key, MAX_ROUTING_KEY) or None,
+        routing_key=_text(first_key, MAX_ROUTING_KEY),
         failed_at=died_at,
         first_failed_at=first_failed_at,
         history=history,
