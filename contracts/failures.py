@@ -121,6 +121,10 @@ class FailureRecord(BaseModel):
         return _broker_failure(values.get("x-death"), first_failed_at, history)
 
 
+# The header of each field of a record.
+FAILURE_HEADERS = frozenset(field.alias for field in FailureRecord.model_fields.values() if field.alias)
+
+
 def _max_length(field: str) -> int:
     return next(rule.max_length for rule in FailureRecord.model_fields[field].metadata if hasattr(rule, "max_length"))
 

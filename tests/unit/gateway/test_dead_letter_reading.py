@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from contracts import headers
 from contracts.bounds import MAX_ERROR_TEXT, MAX_HISTORY, MAX_HISTORY_LINE, MAX_INT64
-from gateway.dead_letters import DeadLetter, DeadLetterListing, _as_first_attempt
+from gateway.dead_letters import DeadLetter, DeadLetterListing
+from gateway.dead_letters.replaying import _as_first_attempt
 from support.header_values import header_tables as any_headers
 
 # On a shared machine generation can be slow: judge the property, not the speed.
