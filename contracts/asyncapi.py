@@ -12,13 +12,14 @@ alone), so it is imported only to render the document; it comes with the
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from typing import Any
 
-from contracts import bounds, headers
-from contracts.events import SCHEMA_VERSION, WIRE_REQUIRED, DeadLetterReason
+from contracts import headers
+from contracts.events import SCHEMA_VERSION, WIRE_REQUIRED
+from contracts.failures import FailureRecord
+from contracts.headers import DeliveryHeaders, header_schemas
 from contracts.schema import message_schemas
 from contracts.topology import SERVICE_TASKS, Exchange, Queue, RetryPolicy, ServiceQueues, Topology
 
@@ -32,45 +33,24 @@ DEAD_LETTER = "DeadLetter"
 SEND_BINDING = {"deliveryMode": 2, "mandatory": True}
 RECEIVE_BINDING = {"ack": True}
 
-# Headers a dead letter carries on top of those it was published with. The last
-# three are also read by a consumer: a value outside these bounds (or of another
-# type) makes the message invalid, and it is dead-lettered before it is worked on.
-DEAD_LETTER_HEADERS: dict[str, dict[str, Any]] = {
-    headers.REASON: {
-        "type": "string",
-        "enum": [reason.value for reason in DeadLetterReason],
-        "description": "Why it was given up on.",
-    },
-    headers.ERROR_TYPE: {"type": "string", "description": "The exception class of the last failure."},
-    headers.ERROR_MESSAGE: {"type": "string", "description": "The last failure's message."},
-    headers.ATTEMPTS: {"type": "integer", "minimum": 1, "description": "How many times it was tried."},
-    headers.ROUTING_KEY: {"type": "string", "description": "The routing key it was published with."},
-    headers.SERVICE: {"type": "string", "description": "The service that gave up on it."},
-    headers.FAILED_AT: {"type": "string", "format": "date-time", "description": "When it last failed."},
-    headers.FIRST_FAILED_AT: {"type": "string", "format": "date-time", "description": "When it first failed."},
-    headers.HISTORY: {
-        "type": "array",
-        "items": {"type": "string", "maxLength": bounds.MAX_HISTORY_LINE},
-        "maxItems": bounds.MAX_HISTORY,
-        "description": "One line per failed attempt, oldest first.",
-    },
-    headers.REPLAYS: {
-        "type": "integer",
-        "minimum": 0,
-        "maximum": bounds.MAX_REPLAYS,
-        "description": "How many times it was replayed.",
-    },
-    headers.PUBLISHED_BY: {
-        "type": "string",
-        "description": "The broker user who published the message this one was passed on from.",
-    },
-    headers.ATTEMPT: {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": bounds.MAX_ATTEMPT,
-        "description": "On a status event: its own tries.",
-    },
+# Who published the message a copy was passed on from: a plain text header,
+# read by the broker wrapper (runtime.broker) and by no model.
+PUBLISHED_BY_HEADER = {
+    "type": "string",
+    "description": "The broker user who published the message this one was passed on from.",
 }
+
+
+def dead_letter_headers() -> dict[str, dict[str, Any]]:
+    """Headers a dead letter carries on top of those it was published with, from the models that read them.
+
+    The failure record comes first. The delivery headers after it are also read
+    by a consumer: a value outside their bounds (or of another type) makes the
+    message invalid, and it is dead-lettered before it is worked on.
+    """
+    failure = header_schemas(FailureRecord)
+    delivery = {name: schema for name, schema in header_schemas(DeliveryHeaders).items() if name not in failure}
+    return {**failure, headers.PUBLISHED_BY: PUBLISHED_BY_HEADER, **delivery}
 
 
 def document(topology: Topology | None = None) -> dict[str, Any]:
@@ -234,7 +214,7 @@ def _dead_letter_message(topology: Topology) -> dict[str, Any]:
             f"itself (its consumer crashed on it {topology.delivery_limit} times over) carries RabbitMQ's "
             "`x-death` header instead."
         ),
-        "headers": {"type": "object", "properties": copy.deepcopy(DEAD_LETTER_HEADERS)},
+        "headers": {"type": "object", "properties": _sorted_fields(dead_letter_headers())},
         "payload": {"description": "The body as it was published, which may be one that could not be read."},
     }
 
@@ -288,6 +268,11 @@ def _in_components(node: Any) -> Any:
         else:
             copied[key] = _in_components(value)
     return copied
+
+
+def _sorted_fields(properties: dict[str, Any]) -> dict[str, Any]:
+    """Each property's schema with its keys sorted, the properties kept in their order."""
+    return {name: _sorted(schema) for name, schema in properties.items()}
 
 
 def _sorted(node: Any) -> Any:

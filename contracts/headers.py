@@ -1,7 +1,8 @@
 """AMQP headers Offload sets, so that a dead letter explains itself.
 
 A dead-lettered message keeps its original body; these headers say why it
-died, where it was going and how many times it was tried.
+died, where it was going and how many times it was tried. Those that describe
+the failure are one record, `contracts.failures.FailureRecord`.
 
 The headers a consumer acts on (`DeliveryHeaders`) are read through one typed
 model: anyone can publish any header of any type, and a value the runtime
@@ -47,8 +48,12 @@ class DeliveryHeaders(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    replays: StrictInt = Field(0, ge=0, le=bounds.MAX_REPLAYS, alias=REPLAYS)
-    attempt: StrictInt | None = Field(None, ge=1, le=bounds.MAX_ATTEMPT, alias=ATTEMPT)
+    replays: StrictInt = Field(
+        0, ge=0, le=bounds.MAX_REPLAYS, alias=REPLAYS, description="How many times it was replayed."
+    )
+    attempt: StrictInt | None = Field(
+        None, ge=1, le=bounds.MAX_ATTEMPT, alias=ATTEMPT, description="On a status event: its own tries."
+    )
     history: list[HistoryLine] = Field(default_factory=list, max_length=bounds.MAX_HISTORY, alias=HISTORY)
 
 
@@ -72,6 +77,19 @@ def delivery_headers_or_defaults(raw: Mapping[str, Any] | None) -> DeliveryHeade
         except (KeyError, TypeError, ValidationError):
             continue
     return DeliveryHeaders.model_validate(values)
+
+
+def header_schemas(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """The headers a model of headers reads (by alias), each as a JSON Schema: type, bounds, description."""
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    return {name: _without_null(schema) for name, schema in properties.items()}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    # A header is missing rather than null, and a default is the reader's business: `T | None = x` is shown as `T`.
+    schema = {key: value for key, value in schema.items() if key not in ("title", "default")}
+    options = [option for option in schema.pop("anyOf", []) if option != {"type": "null"}]
+    return {**options[0], **schema} if options else schema
 
 
 # Header name -> field name, for the headers `DeliveryHeaders` reads.

@@ -46,6 +46,7 @@ from contracts.events import (
     TaskType,
     utc_now,
 )
+from contracts.failures import FailureRecord
 from contracts.headers import DeliveryHeaders, delivery_headers_or_defaults
 from contracts.topology import RetryPolicy, ServiceQueues
 from runtime.broker import Broker
@@ -273,16 +274,19 @@ class Consumer(Generic[E]):
         started_at: datetime | None = None,
     ) -> None:
         info = _error_info(error)
-        failure_headers = {
-            **self._passed_on(message, attempt, error),
-            headers.REASON: reason.value,
-            headers.ERROR_TYPE: info.type,
-            headers.ERROR_MESSAGE: info.message,
-            headers.ATTEMPTS: attempt,
-            headers.ROUTING_KEY: event.type if event is not None else message.routing_key or "",
-            headers.SERVICE: self._service,
-            headers.FAILED_AT: datetime.now(UTC).isoformat(),
-        }
+        carried = self._passed_on(message, attempt, error)
+        failure = FailureRecord(
+            reason=reason.value,
+            error_type=info.type,
+            error_message=info.message,
+            attempts=attempt,
+            routing_key=event.type if event is not None else message.routing_key or "",
+            service=self._service,
+            failed_at=datetime.now(UTC),
+            # Not `first_failed_at`: the carried header stays as it came (see _with_history).
+            history=carried[headers.HISTORY],
+        )
+        failure_headers = {**carried, **failure.to_headers()}
         # The original body goes to the dead-letter queue untouched, so it can be
         # inspected and replayed as it was sent.
         await self._broker.publish_body(

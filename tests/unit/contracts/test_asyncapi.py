@@ -16,9 +16,10 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from contracts import headers
+from contracts import bounds, headers
 from contracts.asyncapi import DEAD_LETTER, DEFAULT_PATH, component_schemas, document, render
-from contracts.events import TASK_EVENTS, TaskType
+from contracts.events import TASK_EVENTS, DeadLetterReason, TaskType
+from contracts.failures import FailureRecord
 from contracts.schema import STATUS_EVENTS
 from contracts.topology import SERVICE_TASKS, Topology
 
@@ -98,6 +99,26 @@ def test_every_dead_letter_queue_is_documented_with_the_headers_a_dead_letter_ca
         assert list(channel["messages"]) == [DEAD_LETTER]
     offload_headers = {value for name, value in vars(headers).items() if name.isupper() and value.startswith("x-")}
     assert set(DOCUMENT["components"]["messages"][DEAD_LETTER]["headers"]["properties"]) == offload_headers
+
+
+def test_the_dead_letter_headers_are_documented_from_the_failure_record():
+    documented = DOCUMENT["components"]["messages"][DEAD_LETTER]["headers"]["properties"]
+    fields = FailureRecord.model_fields.values()
+
+    assert list(documented)[: len(fields)] == [field.alias for field in fields]
+    for field in fields:
+        assert documented[field.alias]["description"] == field.description
+    assert documented[headers.REASON]["enum"] == [reason.value for reason in DeadLetterReason]
+    assert documented[headers.ERROR_MESSAGE] == {
+        "type": "string",
+        "maxLength": bounds.MAX_ERROR_TEXT,
+        "description": "The last failure's message.",
+    }
+    assert (documented[headers.ATTEMPTS]["minimum"], documented[headers.ATTEMPTS]["maximum"]) == (1, bounds.MAX_ATTEMPT)
+    assert documented[headers.FAILED_AT]["format"] == "date-time"
+    history = documented[headers.HISTORY]
+    assert (history["maxItems"], history["items"]["maxLength"]) == (bounds.MAX_HISTORY, bounds.MAX_HISTORY_LINE)
+    assert documented[headers.REPLAYS]["maximum"] == bounds.MAX_REPLAYS
 
 
 def test_nested_models_of_the_same_name_must_be_the_same_model():

@@ -11,25 +11,14 @@ from hypothesis import strategies as st
 
 from contracts import headers
 from contracts.bounds import MAX_ERROR_TEXT, MAX_HISTORY, MAX_HISTORY_LINE, MAX_INT64
-from gateway.dead_letters import DeadLetter, DeadLetterListing, _as_first_attempt
+from gateway.dead_letters import DeadLetter, DeadLetterListing
+from gateway.dead_letters.replaying import _as_first_attempt
+from support.header_values import header_tables as any_headers
 
 # On a shared machine generation can be slow: judge the property, not the speed.
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**80), max_value=2**80)
-    | st.floats()
-    | st.decimals(allow_nan=True)
-    | st.text()
-    | st.binary()
-    | st.datetimes()
-)
-values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4)
-)
-names = st.sampled_from(
+header_tables = any_headers(
     [
         headers.REASON,
         headers.ERROR_TYPE,
@@ -41,13 +30,8 @@ names = st.sampled_from(
         headers.FIRST_FAILED_AT,
         headers.REPLAYS,
         headers.ATTEMPT,
-        "x-death",
     ]
 )
-x_death = st.lists(
-    st.dictionaries(st.sampled_from(["reason", "queue", "count", "time", "routing-keys"]), values), max_size=2
-)
-header_tables = st.dictionaries(names, values) | st.fixed_dictionaries({"x-death": x_death | values})
 bodies = st.binary(max_size=200) | st.sampled_from([b"[" * 100_000, b'{"a":' * 50_000, b"1" * 5000])
 
 
