@@ -33,9 +33,10 @@ _RUN_ID = uuid.uuid4().hex[:6]
 _counter = itertools.count()
 
 
-# The layers from slowest to quickest. Tests run side by side (pytest-xdist)
-# and are handed out in this order, so the minute-long fault tests start first
-# and the quick ones fill the gaps, instead of a few long ones finishing last.
+# The layers from slowest to quickest. Tests run side by side (pytest-xdist),
+# handed out two at a time in this order (the Makefile's --maxschedchunk), so
+# the minute-long fault tests start first on every worker and the quick ones
+# fill the gaps, instead of a few long ones finishing last.
 _LAYER_ORDER = ("fault", "e2e", "integration", "unit")
 
 
