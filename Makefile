@@ -11,8 +11,8 @@ RUN_EXTRAS := gateway,postgres,email,files,notify,analytics,dev
 PIP := $(BIN)/python -m pip install --progress-bar on -c constraints.txt
 # Tests run side by side in this many processes (0: all in one); most of
 # the suite waits on brokers and child processes rather than computing.
-# Each worker is handed two tests at a time, the slowest layers first (see
-# tests/conftest.py), so the long ones spread over all workers.
+# The slowest layers are handed out first, and the fault tests go to one
+# worker, one after another (see tests/conftest.py).
 TEST_WORKERS ?= 4
 
 .PHONY: run test bench clean
@@ -39,7 +39,7 @@ run: $(RUNTIME)
 
 ## Run the whole test suite against a real broker (and PostgreSQL, when there is one).
 test: $(TESTING)
-	. devtools/broker-env.sh && . devtools/postgres-env.sh && $(BIN)/pytest -n $(TEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
+	. devtools/broker-env.sh && . devtools/postgres-env.sh && $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## Measure throughput and latency (see bench/README.md).
 bench: $(TESTING)

@@ -33,10 +33,12 @@ _RUN_ID = uuid.uuid4().hex[:6]
 _counter = itertools.count()
 
 
-# The layers from slowest to quickest. Tests run side by side (pytest-xdist),
-# handed out two at a time in this order (the Makefile's --maxschedchunk), so
-# the minute-long fault tests start first on every worker and the quick ones
-# fill the gaps, instead of a few long ones finishing last.
+# The layers from slowest to quickest. Tests run side by side (pytest-xdist)
+# and are handed out in this order, so the long ones start first and the quick
+# ones fill the gaps, instead of a few long ones finishing last. The fault
+# tests run one after another on one worker (--dist loadgroup): each boots a
+# RabbitMQ node of its own and times an outage, which several at once on a
+# loaded machine would turn into a test of the machine.
 _LAYER_ORDER = ("fault", "e2e", "integration", "unit")
 
 
@@ -46,6 +48,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((rank for rank, name in enumerate(_LAYER_ORDER) if name in parts), len(_LAYER_ORDER))
 
     items.sort(key=layer)
+    for item in items:
+        if "fault" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("fault"))
 
 
 @pytest.fixture(scope="session")
