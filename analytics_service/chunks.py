@@ -68,8 +68,7 @@ def chunk_plan(schema: Schema, operations: Sequence[Operation]) -> ChunkPlan | N
 def _reducer(columns: Schema, operation: Operation) -> Reducer | None:
     if isinstance(operation, GroupBy):
         numeric = all(
-            set(wanted) <= DECOMPOSABLE
-            and (columns[column] in (Kind.number, Kind.boolean) or set(wanted) <= {"count"})
+            set(wanted) <= DECOMPOSABLE and (columns[column] in (Kind.number, Kind.boolean) or set(wanted) <= {"count"})
             for column, wanted in operation.aggregations.items()
         )
         return GroupByInChunks(operation) if numeric else None

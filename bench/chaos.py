@@ -58,7 +58,7 @@ STORE_TIMEOUT_S = 60.0
 SAMPLE_EVERY_S = 2.0
 PAGE = 500
 
-_DUPLICATES = re.compile(r'^offload_duplicates_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$', re.MULTILINE)
+_DUPLICATES = re.compile(r"^offload_duplicates_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.MULTILINE)
 # Log events of the services that tell what happened to redeliveries, counted in every log, killed or not.
 LOGGED = (
     "redelivered after an unfinished try",

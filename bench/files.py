@@ -73,9 +73,9 @@ def peak_rss_mb(pid: int) -> float:
 
 def run_job(client: httpx.Client, key: str, operation: str, timeout: float = 3600) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
-    job_id = client.post("/v1/files", json={"source": key, "operations": [operation]}).raise_for_status().json()[
-        "job_id"
-    ]
+    job_id = (
+        client.post("/v1/files", json={"source": key, "operations": [operation]}).raise_for_status().json()["job_id"]
+    )
     deadline = started + timeout
     while time.perf_counter() < deadline:
         job = client.get(f"/v1/jobs/{job_id}").json()

@@ -55,9 +55,7 @@ def _post_script(directory: Path) -> Path:
     script = directory / "post.lua"
     body = json.dumps(EMAIL_REQUEST)
     script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\nwrk.headers["Content-Type"] = "application/json"\n'
     )
     return script
 

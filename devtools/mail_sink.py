@@ -34,8 +34,7 @@ class EmlDirectoryHandler:
         arrived = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.directory / f"{arrived}-{next(self._sequence):06d}-{uuid4().hex[:8]}.eml"
         envelope_lines = (
-            f"X-Envelope-From: {envelope.mail_from}\r\n"
-            f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
+            f"X-Envelope-From: {envelope.mail_from}\r\nX-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
         ).encode()
         # Written aside and renamed, so whoever watches the directory never
         # opens half a message.
@@ -43,12 +42,9 @@ class EmlDirectoryHandler:
         partial.write_bytes(envelope_lines + envelope.original_content)
         partial.replace(path)
 
-        subject = BytesParser(policy=default_policy).parsebytes(
-            envelope.original_content, headersonly=True
-        )["Subject"]
+        subject = BytesParser(policy=default_policy).parsebytes(envelope.original_content, headersonly=True)["Subject"]
         print(
-            f"mail from {envelope.mail_from} to {', '.join(envelope.rcpt_tos)}: "
-            f"{subject!r} saved as {path}",
+            f"mail from {envelope.mail_from} to {', '.join(envelope.rcpt_tos)}: {subject!r} saved as {path}",
             flush=True,
         )
         return f"250 OK saved as {path.name}"
@@ -56,9 +52,7 @@ class EmlDirectoryHandler:
 
 def start_sink(directory: Path, host: str, port: int) -> Controller:
     """Start the sink in a background thread; it accepts mail once this returns."""
-    controller = Controller(
-        EmlDirectoryHandler(directory), hostname=host, port=port, enable_SMTPUTF8=True
-    )
+    controller = Controller(EmlDirectoryHandler(directory), hostname=host, port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller
 

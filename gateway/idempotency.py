@@ -80,8 +80,10 @@ async def claim(
     if inserted.rowcount == 1:
         return None
     found = (
-        await conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key).with_for_update())
-    ).mappings().one()
+        (await conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key).with_for_update()))
+        .mappings()
+        .one()
+    )
     if found["expires_at"] <= now:
         # An expired key is free again.
         await conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(row))

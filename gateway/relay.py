@@ -78,4 +78,3 @@ class Relay:
             message_id=item.message_id,
             message_type=item.routing_key,
         )
-

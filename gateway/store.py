@@ -131,9 +131,7 @@ def event_key(event: StatusEvent) -> tuple[int, int, int, datetime]:
     return (event.replay, event.attempt, RANK[event.type], event.occurred_at)
 
 
-def queued_row(
-    job_id: UUID, task_type: TaskType, *, created_at: datetime, now: datetime
-) -> dict[str, Any]:
+def queued_row(job_id: UUID, task_type: TaskType, *, created_at: datetime, now: datetime) -> dict[str, Any]:
     """The row of a job that is recorded but has seen no status event yet."""
     return {
         "job_id": job_id,
@@ -281,13 +279,9 @@ class JobStore:
             row = await self._row(conn, event.job_id, for_update=True)
             if row is None:
                 # Published straight to the broker, or its event overtook the POST.
-                fresh = queued_row(
-                    event.job_id, event.task_type, created_at=event.created_at, now=now
-                )
+                fresh = queued_row(event.job_id, event.task_type, created_at=event.created_at, now=now)
                 changes = fold(fresh, event, now=now, max_attempts=self._max_attempts)
-                inserted = await conn.execute(
-                    self._db.insert_if_absent(jobs).values({**fresh, **(changes or {})})
-                )
+                inserted = await conn.execute(self._db.insert_if_absent(jobs).values({**fresh, **(changes or {})}))
                 if inserted.rowcount == 1:
                     return
                 # Another transaction inserted it first; fold into theirs.
@@ -295,9 +289,7 @@ class JobStore:
                 assert row is not None
             changes = fold(row, event, now=now, max_attempts=self._max_attempts)
             if changes:
-                await conn.execute(
-                    update(jobs).where(jobs.c.job_id == event.job_id).values(changes)
-                )
+                await conn.execute(update(jobs).where(jobs.c.job_id == event.job_id).values(changes))
 
     async def apply_many(self, events: Sequence[StatusEvent]) -> list[None]:
         """Fold a batch of status events in one transaction, in their order."""
@@ -341,10 +333,7 @@ class JobStore:
                 self._db.insert_if_absent(jobs).values(queued_row(job_id, task_type, created_at=now, now=now))
             )
             counted = (
-                update(jobs)
-                .where(jobs.c.job_id == job_id)
-                .values(replays=jobs.c.replays + 1)
-                .returning(jobs.c.replays)
+                update(jobs).where(jobs.c.job_id == job_id).values(replays=jobs.c.replays + 1).returning(jobs.c.replays)
             )
             return (await conn.execute(counted)).scalar_one()
 
@@ -382,9 +371,7 @@ class JobStore:
         return [Job.from_row(row) for row in rows], total
 
     @staticmethod
-    async def _row(
-        conn: AsyncConnection, job_id: UUID, *, for_update: bool = False
-    ) -> Mapping[str, Any] | None:
+    async def _row(conn: AsyncConnection, job_id: UUID, *, for_update: bool = False) -> Mapping[str, Any] | None:
         query = select(jobs).where(jobs.c.job_id == job_id)
         if for_update:
             query = query.with_for_update()

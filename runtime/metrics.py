@@ -6,8 +6,7 @@ from starlette.responses import Response
 
 MESSAGES = Counter(
     "offload_messages",
-    "Messages a consumer finished with, by outcome "
-    "(succeeded, retried, dead_lettered, invalid, requeued).",
+    "Messages a consumer finished with, by outcome (succeeded, retried, dead_lettered, invalid, requeued).",
     ["service", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

@@ -126,9 +126,7 @@ async def empty_postgres_database_url() -> AsyncIterator[str]:
 async def _new_postgres_database() -> AsyncIterator[str]:
     """Create a database on the server at POSTGRES_URL, and drop it afterwards."""
     server = make_url(POSTGRES_URL)
-    admin = create_async_engine(
-        server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
-    )
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5})
     name = f"offload_test_{uuid.uuid4().hex[:12]}"
     unreachable: Exception | None = None
     try:

@@ -208,9 +208,7 @@ def test_idempotency_keys_expire(gateway):
     assert again != first
 
 
-def test_the_gateway_keeps_its_jobs_in_postgresql_as_well(
-    gateway, email_service, smtp_server, postgres_database_url
-):
+def test_the_gateway_keeps_its_jobs_in_postgresql_as_well(gateway, email_service, smtp_server, postgres_database_url):
     mailbox, smtp_port = smtp_server()
     email_service(smtp_port)
     client = gateway(DATABASE_URL=postgres_database_url)

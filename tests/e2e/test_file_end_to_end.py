@@ -222,7 +222,6 @@ def test_an_upload_repeated_with_its_idempotency_key_is_one_job(gateway, tmp_pat
     assert len([path for path in (tmp_path / "files").rglob("*") if path.is_file()]) == 1
 
 
-
 def test_unreachable_storage_is_retried_not_dead_lettered(gateway, file_service):
     file_service(
         FILE_STORAGE_ROOT="s3://offload-nowhere/files",

@@ -171,8 +171,6 @@ def analytics_service(service_process, tmp_path) -> Callable[..., Process]:
     """Start `analytics_service`; pass FILE_STORAGE_ROOT (and the gateway the same) to share files."""
 
     def start(**env: str) -> Process:
-        return service_process(
-            "analytics_service", "analytics", {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env}
-        )
+        return service_process("analytics_service", "analytics", {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env})
 
     return start

@@ -136,9 +136,7 @@ async def test_happy_path(store: JobStore) -> None:
     assert running.attempts == 1
     assert running.started_at == at(1)
 
-    await store.apply(
-        JobProgressed(**about(job_id, seconds=2), progress=Progress(done=3, total=4, unit="rows"))
-    )
+    await store.apply(JobProgressed(**about(job_id, seconds=2), progress=Progress(done=3, total=4, unit="rows")))
     progressed = await must_get(store, job_id)
     assert progressed.status is JobStatus.running
     assert progressed.progress == Progress(done=3, total=4, unit="rows")
@@ -162,9 +160,7 @@ async def test_retry_then_success_counts_two_attempts(store: JobStore) -> None:
     await store.create(job_id, TaskType.email, created_at=T0)
 
     await store.apply(JobStarted(**about(job_id, attempt=1, seconds=1)))
-    await store.apply(
-        JobRetryScheduled(**about(job_id, attempt=1, seconds=2), error=BOOM, retry_in_seconds=4)
-    )
+    await store.apply(JobRetryScheduled(**about(job_id, attempt=1, seconds=2), error=BOOM, retry_in_seconds=4))
     retrying = await must_get(store, job_id)
     assert retrying.status is JobStatus.retrying
     assert retrying.error == {
@@ -190,11 +186,7 @@ async def test_dead_lettered_shows_the_reason(store: JobStore) -> None:
     await store.create(job_id, TaskType.email, created_at=T0)
 
     await store.apply(JobStarted(**about(job_id, seconds=1)))
-    await store.apply(
-        JobDeadLettered(
-            **about(job_id, seconds=2), error=BOOM, reason=DeadLetterReason.permanent_error
-        )
-    )
+    await store.apply(JobDeadLettered(**about(job_id, seconds=2), error=BOOM, reason=DeadLetterReason.permanent_error))
 
     dead = await must_get(store, job_id)
     assert dead.status is JobStatus.dead_lettered
@@ -211,9 +203,7 @@ async def test_dead_lettered_shows_the_reason(store: JobStore) -> None:
 async def test_a_status_event_for_an_unknown_job_records_it(store: JobStore) -> None:
     job_id = uuid4()
     created_at = at(-5)
-    event = JobStarted(
-        **{**about(job_id, seconds=1), "task_type": TaskType.analysis, "created_at": created_at}
-    )
+    event = JobStarted(**{**about(job_id, seconds=1), "task_type": TaskType.analysis, "created_at": created_at})
 
     await store.apply(event)
 
@@ -248,9 +238,7 @@ async def test_an_older_attempt_cannot_undo_a_newer_one(store: JobStore) -> None
     await store.create(job_id, TaskType.email, created_at=T0)
 
     await store.apply(JobStarted(**about(job_id, attempt=2, seconds=10)))
-    await store.apply(
-        JobRetryScheduled(**about(job_id, attempt=1, seconds=11), error=BOOM, retry_in_seconds=1)
-    )
+    await store.apply(JobRetryScheduled(**about(job_id, attempt=1, seconds=11), error=BOOM, retry_in_seconds=1))
 
     job = await must_get(store, job_id)
     assert job.status is JobStatus.running
@@ -287,9 +275,7 @@ async def test_list_filters_pages_and_counts(store: JobStore) -> None:
         task_type = TaskType.email if index % 2 == 0 else TaskType.file
         await store.create(job_id, task_type, created_at=at(60 * index))
         if index % 3 == 0:
-            await store.apply(
-                JobStarted(**{**about(job_id, seconds=60 * index + 1), "task_type": task_type})
-            )
+            await store.apply(JobStarted(**{**about(job_id, seconds=60 * index + 1), "task_type": task_type}))
     newest_first = list(reversed(ids))
 
     everything, total = await store.list(limit=100, offset=0)
@@ -311,9 +297,7 @@ async def test_list_filters_pages_and_counts(store: JobStore) -> None:
     assert [job.job_id for job in running] == [ids[6], ids[3], ids[0]]
     assert total == 3
 
-    running_files, total = await store.list(
-        status=JobStatus.running, task_type=TaskType.file, limit=1, offset=0
-    )
+    running_files, total = await store.list(status=JobStatus.running, task_type=TaskType.file, limit=1, offset=0)
     assert [job.job_id for job in running_files] == [ids[3]]
     assert total == 1
 
@@ -340,16 +324,9 @@ async def test_concurrent_applies_end_in_the_highest_keyed_state(store: JobStore
         base = 100 * attempt
         events += [JobQueued(**about(job_id, attempt, base))]
         events += [JobStarted(**about(job_id, attempt, base + 1))]
-        events += [
-            JobProgressed(**about(job_id, attempt, base + 2 + n), progress=Progress(done=n))
-            for n in range(12)
-        ]
+        events += [JobProgressed(**about(job_id, attempt, base + 2 + n), progress=Progress(done=n)) for n in range(12)]
         if attempt < 3:
-            events += [
-                JobRetryScheduled(
-                    **about(job_id, attempt, base + 20), error=BOOM, retry_in_seconds=attempt
-                )
-            ]
+            events += [JobRetryScheduled(**about(job_id, attempt, base + 20), error=BOOM, retry_in_seconds=attempt)]
     last = JobSucceeded(**about(job_id, 3, 350), result={"winner": True})
     events.append(last)
     # Redeliveries of early events make up the fifty.

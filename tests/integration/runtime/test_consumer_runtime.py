@@ -160,8 +160,14 @@ async def test_retries_exhausted_dead_letters_with_attempt_history(amqp, topolog
         (b"\xff\xfe\x00garbage", {"content_type": "application/json"}, "Invalid JSON"),
     ],
     ids=[
-        "not-json", "no-envelope", "wrong-schema", "unknown-type",
-        "empty", "wrong-content-type", "no-content-type", "not-utf8",
+        "not-json",
+        "no-envelope",
+        "wrong-schema",
+        "unknown-type",
+        "empty",
+        "wrong-content-type",
+        "no-content-type",
+        "not-utf8",
     ],
 )
 async def test_invalid_messages_are_dead_lettered_at_once(
@@ -191,8 +197,12 @@ async def test_unknown_major_version_is_refused(amqp, topology, publisher, setti
     body["version"] = "2.0"
     async with running(Scripted(), settings()):
         await publish_raw(
-            amqp, topology.events.name, "email.requested", json.dumps(body).encode(),
-            message_id="v2", content_type="application/json",
+            amqp,
+            topology.events.name,
+            "email.requested",
+            json.dumps(body).encode(),
+            message_id="v2",
+            content_type="application/json",
         )
         letter = await dead.wait_for(lambda m: m.message_id == "v2")
         # The invalid message named its job, so the job learns why it died.
@@ -314,8 +324,14 @@ async def test_a_status_consumer_retries_without_touching_the_events_attempt(amq
         done.set()
 
     consumer = Consumer(
-        broker, queues, JobStatusEvent, flaky_store,
-        task_type=None, retry=TEST_RETRY, prefetch=4, max_message_bytes=1 << 20,
+        broker,
+        queues,
+        JobStatusEvent,
+        flaky_store,
+        task_type=None,
+        retry=TEST_RETRY,
+        prefetch=4,
+        max_message_bytes=1 << 20,
     )
     await consumer.start()
     try:

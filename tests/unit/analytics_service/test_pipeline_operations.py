@@ -42,7 +42,11 @@ def plain(table):
 
 def test_records_become_typed_columns_and_aware_times_are_utc(frame):
     assert schema_of_frame(frame) == {
-        "city": Kind.text, "shop": Kind.text, "amount": Kind.number, "qty": Kind.number, "at": Kind.datetime
+        "city": Kind.text,
+        "shop": Kind.text,
+        "amount": Kind.number,
+        "qty": Kind.number,
+        "at": Kind.datetime,
     }
     assert str(frame["at"].dt.tz) == "UTC"
     assert frame["at"][1] == pd.Timestamp("2024-03-30T23:15:00Z")

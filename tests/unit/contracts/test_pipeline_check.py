@@ -68,8 +68,16 @@ def test_a_fitting_pipeline_passes():
         ({"op": "correlation", "columns": ["amount", "city"]}, 1, "columns", "cannot correlate column 'city'"),
         ({"op": "value_counts", "column": "tags"}, 1, "column", "it holds lists or objects"),
     ],
-    ids=["unknown-column", "mean-of-text", "number-vs-text", "in-needs-list", "mixed-sort", "resample-text",
-         "correlate-text", "count-lists"],
+    ids=[
+        "unknown-column",
+        "mean-of-text",
+        "number-vs-text",
+        "in-needs-list",
+        "mixed-sort",
+        "resample-text",
+        "correlate-text",
+        "count-lists",
+    ],
 )
 def test_a_misfit_names_the_operation_and_column(op, index, field, message):
     pipeline = operations({"op": "select", "columns": ["city", "amount", "code", "tags"]}, op)
@@ -122,6 +130,4 @@ def test_only_the_columns_the_pipeline_reads_are_loaded():
     ) == ["a", "c", "e"]
     assert source_columns(schema, operations({"op": "select", "columns": ["d", "b"]})) == ["b", "d"]
     assert source_columns(schema, operations({"op": "describe"})) == list(schema)
-    assert source_columns(
-        schema, operations({"op": "select", "columns": ["b", "c"]}, {"op": "describe"})
-    ) == ["b", "c"]
+    assert source_columns(schema, operations({"op": "select", "columns": ["b", "c"]}, {"op": "describe"})) == ["b", "c"]

@@ -22,13 +22,7 @@ def mail_sink(tmp_path):
 
 async def test_each_received_mail_becomes_an_eml_file(mail_sink, capsys):
     directory, port = mail_sink
-    raw = (
-        "From: app@example.org\r\n"
-        "To: ada@example.com\r\n"
-        "Subject: =?utf-8?q?Caf=C3=A9_is_open?=\r\n"
-        "\r\n"
-        "Come in.\r\n"
-    )
+    raw = "From: app@example.org\r\nTo: ada@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9_is_open?=\r\n\r\nCome in.\r\n"
 
     await aiosmtplib.send(
         raw,

@@ -94,9 +94,7 @@ def test_progressed_keeps_the_latest_progress() -> None:
 
 
 def test_progressed_does_not_count_an_attempt() -> None:
-    changes = fold(
-        queued(), JobProgressed(**common(attempt=3), progress=Progress(done=1)), now=NOW
-    )
+    changes = fold(queued(), JobProgressed(**common(attempt=3), progress=Progress(done=1)), now=NOW)
 
     assert changes is not None
     assert "attempts" not in changes
@@ -117,9 +115,7 @@ def test_succeeded_sets_result_clears_error_and_finishes() -> None:
 
 
 def test_retry_scheduled_records_the_error_and_the_delay() -> None:
-    row = fold_all(
-        queued(), JobRetryScheduled(**common(seconds=1), error=BOOM, retry_in_seconds=2.5)
-    )
+    row = fold_all(queued(), JobRetryScheduled(**common(seconds=1), error=BOOM, retry_in_seconds=2.5))
 
     assert row["status"] == "retrying"
     assert row["error"] == {
@@ -134,9 +130,7 @@ def test_retry_scheduled_records_the_error_and_the_delay() -> None:
 def test_dead_lettered_records_the_reason_and_finishes() -> None:
     row = fold_all(
         queued(),
-        JobDeadLettered(
-            **common(attempt=5, seconds=9), error=BOOM, reason=DeadLetterReason.retries_exhausted
-        ),
+        JobDeadLettered(**common(attempt=5, seconds=9), error=BOOM, reason=DeadLetterReason.retries_exhausted),
     )
 
     assert row["status"] == "dead_lettered"
@@ -172,9 +166,7 @@ def test_an_older_attempts_event_is_ignored() -> None:
     second_try = fold_all(queued(), JobStarted(**common(attempt=2, seconds=10)))
 
     # Stamped later, but it belongs to the first attempt.
-    late_retry = JobRetryScheduled(
-        **common(attempt=1, seconds=11), error=BOOM, retry_in_seconds=1
-    )
+    late_retry = JobRetryScheduled(**common(attempt=1, seconds=11), error=BOOM, retry_in_seconds=1)
     assert fold(second_try, late_retry, now=NOW) is None
     assert fold(second_try, JobQueued(**common(attempt=1, seconds=0)), now=NOW) is None
 
@@ -208,9 +200,7 @@ def test_a_redelivered_event_applies_again_with_the_same_effect() -> None:
 def test_a_later_attempt_overrides_a_dead_letter() -> None:
     dead = fold_all(
         queued(),
-        JobDeadLettered(
-            **common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error
-        ),
+        JobDeadLettered(**common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error),
     )
 
     # An operator replays the dead letter: it comes back as attempt 4.
@@ -229,9 +219,7 @@ def test_a_later_attempt_overrides_a_dead_letter() -> None:
 def test_a_replayed_job_that_is_running_is_not_finished() -> None:
     dead = fold_all(
         queued(),
-        JobDeadLettered(
-            **common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error
-        ),
+        JobDeadLettered(**common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error),
     )
 
     running = fold_all(dead, JobStarted(**common(attempt=4, seconds=100)))
