@@ -41,6 +41,11 @@ _counter = itertools.count()
 # loaded machine would turn into a test of the machine.
 _LAYER_ORDER = ("fault", "e2e", "integration", "unit")
 
+# The suite's timeout (pyproject.toml) guards against hangs. A fault test boots
+# a RabbitMQ node and drives load through an outage: about 80 s here when idle,
+# more than twice that seen with the machine loaded.
+FAULT_TEST_TIMEOUT = 360
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def layer(item: pytest.Item) -> int:
@@ -51,6 +56,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "fault" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("fault"))
+            item.add_marker(pytest.mark.timeout(FAULT_TEST_TIMEOUT))
 
 
 @pytest.fixture(scope="session")
