@@ -47,7 +47,7 @@ class Gateway:
     def __post_init__(self) -> None:
         self.store = JobStore(self.db, max_attempts=self.settings.retry_max_attempts)
         self.storage = self.settings.storage()
-        self.intake = Intake(self.db, key_ttl=self.settings.idempotency_key_ttl)
+        self.intake = Intake(self.db, self.store, key_ttl=self.settings.idempotency_key_ttl)
         self.outbox = Outbox(self.db)
         # Status events arrive three per job; folding them in batches keeps
         # the store's single writer from becoming the bottleneck.
