@@ -5,7 +5,8 @@ a request body; the event on the wire is that payload plus the envelope
 (`EmailRequested`). Two families: task events ask a service to do work (`EmailRequested`, ...);
 status events report what happened to a job (`JobStarted`, `JobSucceeded`, ...).
 Every message carries the same envelope, and the `type` field names the
-message and doubles as its routing key on the events exchange.
+message and doubles as its routing key on the events exchange (each message
+class's `routing_key`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from uuid import UUID, uuid4
 
 from email_validator import validate_email
@@ -85,6 +86,9 @@ class Envelope(BaseModel):
     # newer minor version of the contract still reaches an older consumer.
     model_config = ConfigDict(frozen=True)
 
+    routing_key: ClassVar[str]
+    """The message's `type`, which routes it on the events exchange; set from each message class's `type` field."""
+
     message_id: UUID = Field(default_factory=uuid4)
     job_id: UUID = Field(default_factory=uuid4)
     version: str = Field(
@@ -95,6 +99,14 @@ class Envelope(BaseModel):
     )
     created_at: AwareDatetime = Field(default_factory=utc_now)
     attempt: int = Field(default=1, ge=1, le=MAX_ATTEMPT, description="1 for the first try, +1 for each retry.")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # The `type` field's one value is written once, as its default; the
+        # routing key is read from there rather than typed a second time.
+        if (message_type := cls.model_fields.get("type")) is not None:
+            cls.routing_key = message_type.default
 
     @model_validator(mode="before")
     @classmethod
@@ -449,12 +461,21 @@ JobStatusEvent = Annotated[
     Field(discriminator="type"),
 ]
 
-# The status each event moves a job to.
-STATUS_AFTER: dict[str, JobStatus] = {
-    "job.queued": JobStatus.queued,
-    "job.started": JobStatus.running,
-    "job.progressed": JobStatus.running,
-    "job.succeeded": JobStatus.succeeded,
-    "job.retry_scheduled": JobStatus.retrying,
-    "job.dead_lettered": JobStatus.dead_lettered,
+
+class StatusStep(NamedTuple):
+    """What a status event says of its job: the status it moves it to, and how late in an attempt it comes."""
+
+    status: JobStatus
+    rank: int
+
+
+# Within one attempt: queued, then running (started and progressed tie, so the
+# later of them wins by time), then a retry, then an outcome.
+STATUS_STEPS: dict[type[StatusEvent], StatusStep] = {
+    JobQueued: StatusStep(JobStatus.queued, 0),
+    JobStarted: StatusStep(JobStatus.running, 1),
+    JobProgressed: StatusStep(JobStatus.running, 1),
+    JobSucceeded: StatusStep(JobStatus.succeeded, 3),
+    JobRetryScheduled: StatusStep(JobStatus.retrying, 2),
+    JobDeadLettered: StatusStep(JobStatus.dead_lettered, 3),
 }

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from contracts.events import STATUS_AFTER, TaskType
+from contracts.events import STATUS_STEPS, TaskType
 from contracts.topology import GATEWAY, SERVICE_TASKS, Queue, Topology
 
 PUBLISHER = "publisher"
@@ -83,7 +83,7 @@ def task_routing_keys(topology: Topology) -> tuple[str, ...]:
 
 
 def status_routing_keys() -> tuple[str, ...]:
-    return tuple(STATUS_AFTER)
+    return tuple(event.routing_key for event in STATUS_STEPS)
 
 
 def _gateway(topology: Topology) -> Permissions:

@@ -19,23 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from contracts.events import (
-    SUPPORTED_MAJOR,
-    TASK_EVENTS,
-    WIRE_REQUIRED,
-    JobDeadLettered,
-    JobProgressed,
-    JobQueued,
-    JobRetryScheduled,
-    JobStarted,
-    JobSucceeded,
-)
+from contracts.events import STATUS_STEPS, SUPPORTED_MAJOR, TASK_EVENTS, WIRE_REQUIRED, Envelope
 
-STATUS_EVENTS = (JobQueued, JobStarted, JobProgressed, JobSucceeded, JobRetryScheduled, JobDeadLettered)
+STATUS_EVENTS = tuple(STATUS_STEPS)
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 DIALECT = GenerateJsonSchema.schema_dialect
 
@@ -65,9 +54,9 @@ def schema_id(message_type: str) -> str:
     return f"urn:offload:v{SUPPORTED_MAJOR}:schema:{message_type}"
 
 
-def message_schema(model: type[BaseModel], *, published_by_clients: bool) -> dict[str, Any]:
+def message_schema(model: type[Envelope], *, published_by_clients: bool) -> dict[str, Any]:
     """The JSON Schema of one message's body, as published."""
-    message_type = model.model_fields["type"].default
+    message_type = model.routing_key
     schema = model.model_json_schema(schema_generator=StandardJsonSchema)
     # The envelope's defaults serve code that builds events; a publisher sends them.
     schema["required"] = sorted({*schema.get("required", []), *WIRE_REQUIRED})
@@ -81,9 +70,9 @@ def message_schemas() -> dict[str, dict[str, Any]]:
     """Each message's `type` (its routing key) and the JSON Schema of its body, as published."""
     schemas = {}
     for model in TASK_EVENTS.values():
-        schemas[model.model_fields["type"].default] = message_schema(model, published_by_clients=True)
+        schemas[model.routing_key] = message_schema(model, published_by_clients=True)
     for model in STATUS_EVENTS:
-        schemas[model.model_fields["type"].default] = message_schema(model, published_by_clients=False)
+        schemas[model.routing_key] = message_schema(model, published_by_clients=False)
     return schemas
 
 

@@ -144,7 +144,7 @@ class Topology:
         return (self.events, self.retry, self.dead_letters)
 
     def routing_key(self, task: TaskType) -> str:
-        return TASK_EVENTS[task].model_fields["type"].default
+        return TASK_EVENTS[task].routing_key
 
     def service(self, service: str, retry: RetryPolicy | None = None) -> ServiceQueues:
         """The queues of a task service; with `retry`, also its delay queues."""

@@ -14,22 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Table, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import utc_now
-from gateway.database import metadata
-from runtime.database import Database, JSONOrNull, UTCDateTime
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("key", String(255), primary_key=True),
-    Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response", JSONOrNull, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False, index=True),
-)
+from gateway.tables import idempotency_keys
+from runtime.database import Database
 
 
 def request_hash(*parts: bytes) -> str:

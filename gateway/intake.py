@@ -2,23 +2,26 @@
 
 Requests that arrive together are written together (group commit, see
 `runtime.batch`): one transaction for the whole batch, each request still
-getting its own answer.
+getting its own answer. The job store records the jobs, the outbox their
+events; once they are committed, the intake tells whoever publishes the
+outbox (`on_recorded`, the relay's wake-up) that there is work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import TASK_EVENTS, Envelope, TaskType
 from gateway import idempotency
 from gateway.outbox import Outbox
-from gateway.store import jobs, queued_row
+from gateway.store import AcceptedJob, JobStore
 from runtime.batch import Batcher, Outcome
 from runtime.database import Database
 
@@ -48,9 +51,19 @@ class _Request:
 
 
 class Intake:
-    def __init__(self, db: Database, *, key_ttl: float = 86_400) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: JobStore,
+        *,
+        key_ttl: float = 86_400,
+        on_recorded: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_recorded` is called after a transaction that added events to the outbox committed."""
         self._db = db
+        self._store = store
         self._key_ttl = key_ttl
+        self._on_recorded = on_recorded
         self._batches: Batcher[_Request, Receipt] = Batcher(self._record)
 
     async def accept(
@@ -107,20 +120,20 @@ class Intake:
         except (SQLAlchemyError, OSError) as error:
             log.error("job store unavailable", error=str(error))
             raise NotAccepted("the job store is unavailable") from error
+        if admitted and self._on_recorded is not None:
+            self._on_recorded()
         return outcomes
 
-    async def _insert(self, conn: Any, requests: Sequence[_Request]) -> None:
-        now = requests[0].event.created_at
-        await conn.execute(
-            jobs.insert(),
-            [queued_row(r.event.job_id, r.task_type, created_at=r.event.created_at, now=now) for r in requests],
+    async def _insert(self, conn: AsyncConnection, requests: Sequence[_Request]) -> None:
+        await self._store.record_queued(
+            conn, [AcceptedJob(r.event.job_id, r.task_type, r.event.created_at) for r in requests]
         )
         await Outbox.add_many(
             conn,
             [
                 {
                     "message_id": str(r.event.message_id),
-                    "routing_key": r.event.type,  # type: ignore[attr-defined]
+                    "routing_key": r.event.routing_key,
                     "body": r.event.__pydantic_serializer__.to_json(r.event),
                 }
                 for r in requests

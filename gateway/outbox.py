@@ -12,24 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Integer, LargeBinary, String, Table, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import utc_now
-from gateway.database import metadata
-from runtime.database import Database, UTCDateTime
-
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("message_id", String(64), nullable=False),
-    Column("routing_key", String(255), nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    # A relay that took a row owns it until then; after that, another may retry it.
-    Column("claimed_until", UTCDateTime, nullable=True),
-)
+from gateway.tables import outbox
+from runtime.database import Database
 
 
 @dataclass(frozen=True)

@@ -47,12 +47,15 @@ class Gateway:
     def __post_init__(self) -> None:
         self.store = JobStore(self.db, max_attempts=self.settings.retry_max_attempts)
         self.storage = self.settings.storage()
-        self.intake = Intake(self.db, key_ttl=self.settings.idempotency_key_ttl)
         self.outbox = Outbox(self.db)
+        self.relay = Relay(self.outbox, self.broker, batch=self.settings.relay_batch)
+        # The relay publishes what the intake recorded as soon as it is committed.
+        self.intake = Intake(
+            self.db, self.store, key_ttl=self.settings.idempotency_key_ttl, on_recorded=self.relay.wake
+        )
         # Status events arrive three per job; folding them in batches keeps
         # the store's single writer from becoming the bottleneck.
         self.folds = Batcher(self.store.apply_many)
-        self.relay = Relay(self.outbox, self.broker, batch=self.settings.relay_batch)
 
     def start(self) -> None:
         """Run in the background: attach to the broker, relay the outbox, tidy up."""

@@ -27,9 +27,9 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     AbstractRobustQueue,
 )
-from pydantic import BaseModel
 
 from contracts import headers
+from contracts.events import Envelope
 from contracts.headers import CONTENT_TYPE
 from contracts.topology import Exchange, Queue, Topology
 from runtime.settings import ServiceSettings
@@ -133,7 +133,7 @@ class Broker:
         await channel.set_qos(prefetch_count=prefetch)
         return channel
 
-    async def publish(self, event: BaseModel, *, mandatory: bool = True) -> None:
+    async def publish(self, event: Envelope, *, mandatory: bool = True) -> None:
         """Publish a contract message on the events exchange, persistent, routed by its `type`.
 
         `mandatory` makes an unroutable message an error; status events are
@@ -142,9 +142,9 @@ class Broker:
         await self.publish_body(
             event.__pydantic_serializer__.to_json(event),
             exchange=self.topology.events.name,
-            routing_key=event.type,  # type: ignore[attr-defined]
-            message_id=str(event.message_id),  # type: ignore[attr-defined]
-            message_type=event.type,  # type: ignore[attr-defined]
+            routing_key=event.routing_key,
+            message_id=str(event.message_id),
+            message_type=event.routing_key,
             mandatory=mandatory,
         )
 

@@ -6,7 +6,7 @@ rows. The gateway runs it when it opens its database, and
 they roll out. A database made by `create_all` before the schema was
 versioned is adopted: it is stamped at the first revision, then upgraded.
 
-To change a table, edit it (gateway/store.py, outbox.py, idempotency.py), then
+To change a table, edit it (gateway/tables.py), then
 from the repository root (`[tool.alembic]` in pyproject.toml points here):
 
     export DATABASE_URL=sqlite+aiosqlite:///var/schema.db

@@ -13,11 +13,9 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import JSON
 from sqlalchemy.engine import Connection
 
-from gateway.database import gateway_metadata
 from gateway.settings import GatewaySettings
+from gateway.tables import metadata as target_metadata
 from runtime.database import Database, UTCDateTime
-
-target_metadata = gateway_metadata()
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:

@@ -91,8 +91,6 @@ async def accept(
         ) from error
     except NotAccepted as error:
         raise not_accepted(str(error)) from error
-    if not receipt.replayed:
-        gateway.relay.wake()
     headers = {"Location": receipt.body["status_url"]}
     if receipt.replayed:
         headers["Idempotent-Replayed"] = "true"

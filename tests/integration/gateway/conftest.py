@@ -1,4 +1,10 @@
-"""The gateway's app in the test's own process, on the real broker and a SQLite job store."""
+"""The gateway's app in the test's own process, on the real broker and a SQLite job store;
+and its database alone, on SQLite and on PostgreSQL.
+
+PostgreSQL gets a fresh database for the session (dropped at the end), emptied
+before each test; set `TEST_POSTGRES_URL` to point elsewhere, or
+`OFFLOAD_SKIP_POSTGRES=1` to skip those cases when no server is at hand.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from contracts.topology import Topology
 from gateway.app import create_app
+from gateway.database import gateway_database
 from gateway.settings import GatewaySettings
+from gateway.tables import metadata
+from runtime.database import Database
 from support.topology import TEST_RETRY
 
 
@@ -46,3 +56,25 @@ def inprocess_gateway(amqp_url, topology, amqp, tmp_path) -> Callable[..., Any]:
         return serving(gateway_settings(amqp_url, topology, tmp_path, **overrides))
 
     return start
+
+
+# A plain fixture, so that it may pull in the async session fixture on demand:
+# the SQLite cases then never need a PostgreSQL server.
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        # A folder that does not exist yet: open() must create it.
+        return f"sqlite+aiosqlite:///{tmp_path}/var/jobs.db"
+    return request.getfixturevalue("postgres_database_url")
+
+
+@pytest_asyncio.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The gateway's database, open and with every table empty."""
+    database = gateway_database(database_url)
+    await database.open()
+    async with database.writes() as conn:
+        for table in metadata.sorted_tables:
+            await conn.execute(table.delete())
+    yield database
+    await database.close()

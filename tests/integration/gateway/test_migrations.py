@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from contracts.events import TaskType
-from gateway.database import gateway_database, gateway_metadata
+from gateway.database import gateway_database
+from gateway.folding import queued_row
 from gateway.migrations import alembic_config
-from gateway.store import JobStore, jobs, queued_row
+from gateway.store import AcceptedJob, JobStore
+from gateway.tables import jobs, metadata
 from runtime.inbox import Inbox
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -50,7 +52,7 @@ async def on_own_connection(url: str, work: Callable[[Connection], Any]) -> Any:
 def differences(conn: Connection) -> list[Any]:
     """What autogenerate would change to make the database match the models."""
     context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
-    return compare_metadata(context, gateway_metadata())
+    return compare_metadata(context, metadata)
 
 
 def revision(conn: Connection) -> list[str]:
@@ -75,7 +77,7 @@ async def test_a_database_made_by_create_all_keeps_its_jobs_and_gets_a_version(d
     row = queued_row(job_id, TaskType.email, created_at=T0, now=T0)
 
     def made_by_create_all(conn: Connection) -> None:
-        gateway_metadata().create_all(conn)
+        metadata.create_all(conn)
         # As the gateway's create_all left it: without the columns of later revisions.
         conn.execute(text("ALTER TABLE jobs DROP COLUMN replays"))
         conn.execute(jobs.insert().values({k: v for k, v in row.items() if k != "replays"}))
@@ -95,7 +97,7 @@ async def test_a_database_made_by_create_all_keeps_its_jobs_and_gets_a_version(d
 
 async def test_a_database_from_before_last_replay_is_refused_not_stamped(database_url: str) -> None:
     def made_before_last_replay(conn: Connection) -> None:
-        gateway_metadata().create_all(conn)
+        metadata.create_all(conn)
         conn.execute(text("ALTER TABLE jobs DROP COLUMN last_replay"))
 
     await on_own_connection(database_url, made_before_last_replay)
@@ -110,7 +112,10 @@ async def test_opening_a_current_database_again_changes_nothing(
 ) -> None:
     database = gateway_database(database_url)
     await database.open()
-    job = await JobStore(database).create(uuid4(), TaskType.email, created_at=T0)
+    store = JobStore(database)
+    async with database.writes() as conn:
+        await store.record_queued(conn, [AcceptedJob(uuid4(), TaskType.email, T0)])
+    [job], _ = await store.list()
     await database.close()
 
     caplog.set_level(logging.INFO, logger="alembic")

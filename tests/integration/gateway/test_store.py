@@ -1,22 +1,19 @@
 """The job store against a real SQLite file and a real PostgreSQL server.
 
-Every test runs on both backends. PostgreSQL gets a fresh database for the
-session (dropped at the end), emptied before each test; set
-`TEST_POSTGRES_URL` to point elsewhere, or `OFFLOAD_SKIP_POSTGRES=1` to skip
-those cases when no server is at hand.
+What a status event changes is the fold's rule, tested in
+tests/unit/gateway/test_folding.py; here, that the store records jobs, writes
+what the rules decide and reads it back, alone or concurrently.
+
+Every test runs on both backends (see the `database` fixture in conftest.py).
 """
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-import pytest_asyncio
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from contracts.events import (
     DeadLetterReason,
@@ -33,33 +30,23 @@ from contracts.events import (
     TaskType,
 )
 from gateway.database import gateway_database
-from gateway.store import Job, JobStore, event_key, jobs
+from gateway.folding import event_key
+from gateway.store import AcceptedJob, Job, JobStore
+from runtime.database import Database
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 BOOM = ErrorInfo(type="SMTPServerDisconnected", message="connection lost")
 
 
-# A plain fixture, so that it may pull in the async session fixture on demand:
-# the SQLite cases then never need a PostgreSQL server.
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        # A folder that does not exist yet: open() must create it.
-        return f"sqlite+aiosqlite:///{tmp_path}/var/jobs.db"
-    return request.getfixturevalue("postgres_database_url")
+@pytest.fixture
+def store(database: Database) -> JobStore:
+    return JobStore(database)
 
 
-@pytest_asyncio.fixture
-async def store(database_url: str) -> AsyncIterator[JobStore]:
-    database = gateway_database(database_url)
-    await database.open()
-    job_store = JobStore(database)
-    cleaner = create_async_engine(database_url, poolclass=NullPool)
-    async with cleaner.begin() as conn:
-        await conn.execute(jobs.delete())
-    await cleaner.dispose()
-    yield job_store
-    await database.close()
+async def record(database: Database, store: JobStore, job_id: UUID, task_type: TaskType, created_at: datetime) -> None:
+    """Record an accepted job as the intake does, in a transaction of its own."""
+    async with database.writes() as conn:
+        await store.record_queued(conn, [AcceptedJob(job_id, task_type, created_at)])
 
 
 def at(seconds: float) -> datetime:
@@ -89,15 +76,14 @@ async def must_get(store: JobStore, job_id: UUID) -> Job:
     return job
 
 
-async def test_create_then_get(store: JobStore) -> None:
+async def test_record_then_get(database: Database, store: JobStore) -> None:
     job_id = uuid4()
     paris = timezone(timedelta(hours=2))
     created_at = datetime(2026, 3, 1, 11, 30, 0, 123456, tzinfo=paris)
 
-    created = await store.create(job_id, TaskType.email, created_at=created_at)
-    fetched = await store.get(job_id)
+    await record(database, store, job_id, TaskType.email, created_at)
+    created = await must_get(store, job_id)
 
-    assert fetched == created
     assert created.job_id == job_id
     assert created.type is TaskType.email
     assert created.status is JobStatus.queued
@@ -105,43 +91,46 @@ async def test_create_then_get(store: JobStore) -> None:
     assert created.created_at == created_at
     assert (created.started_at, created.finished_at) == (None, None)
     assert (created.progress, created.error, created.result) == (None, None, None)
-    assert_utc(created.created_at, created.updated_at, fetched.created_at, fetched.updated_at)
+    assert_utc(created.created_at, created.updated_at)
 
 
 async def test_get_unknown_job_is_none(store: JobStore) -> None:
     assert await store.get(uuid4()) is None
 
 
-async def test_create_twice_returns_the_first_job(store: JobStore) -> None:
+async def test_recording_a_job_twice_keeps_the_first(database: Database, store: JobStore) -> None:
     job_id = uuid4()
-    first = await store.create(job_id, TaskType.email, created_at=T0)
+    await record(database, store, job_id, TaskType.email, T0)
+    first = await must_get(store, job_id)
 
-    again = await store.create(job_id, TaskType.file, created_at=at(60))
+    await record(database, store, job_id, TaskType.file, at(60))
+    again = await must_get(store, job_id)
 
     assert again == first
     assert again.type is TaskType.email
     assert again.created_at == T0
 
 
-async def test_happy_path(store: JobStore) -> None:
+async def test_happy_path(database: Database, store: JobStore) -> None:
+    # Every kind of column a fold writes (JSON, times, counters), read back.
     job_id = uuid4()
-    await store.create(job_id, TaskType.email, created_at=T0)
+    await record(database, store, job_id, TaskType.email, T0)
 
-    await store.apply(JobQueued(**about(job_id, seconds=0)))
+    await store.apply_many([JobQueued(**about(job_id, seconds=0))])
     assert (await must_get(store, job_id)).status is JobStatus.queued
 
-    await store.apply(JobStarted(**about(job_id, seconds=1)))
+    await store.apply_many([JobStarted(**about(job_id, seconds=1))])
     running = await must_get(store, job_id)
     assert running.status is JobStatus.running
     assert running.attempts == 1
     assert running.started_at == at(1)
 
-    await store.apply(JobProgressed(**about(job_id, seconds=2), progress=Progress(done=3, total=4, unit="rows")))
+    await store.apply_many([JobProgressed(**about(job_id, seconds=2), progress=Progress(done=3, total=4, unit="rows"))])
     progressed = await must_get(store, job_id)
     assert progressed.status is JobStatus.running
     assert progressed.progress == Progress(done=3, total=4, unit="rows")
 
-    await store.apply(JobSucceeded(**about(job_id, seconds=3), result={"message_id": "<x@y>"}))
+    await store.apply_many([JobSucceeded(**about(job_id, seconds=3), result={"message_id": "<x@y>"})])
     done = await must_get(store, job_id)
     assert done.status is JobStatus.succeeded
     assert done.attempts == 1
@@ -155,38 +144,14 @@ async def test_happy_path(store: JobStore) -> None:
     assert_utc(done.created_at, done.updated_at, done.started_at, done.finished_at)
 
 
-async def test_retry_then_success_counts_two_attempts(store: JobStore) -> None:
+async def test_dead_lettered_shows_the_reason(database: Database, store: JobStore) -> None:
     job_id = uuid4()
-    await store.create(job_id, TaskType.email, created_at=T0)
+    await record(database, store, job_id, TaskType.email, T0)
 
-    await store.apply(JobStarted(**about(job_id, attempt=1, seconds=1)))
-    await store.apply(JobRetryScheduled(**about(job_id, attempt=1, seconds=2), error=BOOM, retry_in_seconds=4))
-    retrying = await must_get(store, job_id)
-    assert retrying.status is JobStatus.retrying
-    assert retrying.error == {
-        "type": "SMTPServerDisconnected",
-        "message": "connection lost",
-        "retry_in_seconds": 4,
-    }
-
-    await store.apply(JobStarted(**about(job_id, attempt=2, seconds=6)))
-    await store.apply(JobSucceeded(**about(job_id, attempt=2, seconds=7)))
-
-    done = await must_get(store, job_id)
-    assert done.status is JobStatus.succeeded
-    assert done.attempts == 2
-    assert done.error is None
-    assert done.result == {}
-    assert done.started_at == at(1)
-    assert done.finished_at == at(7)
-
-
-async def test_dead_lettered_shows_the_reason(store: JobStore) -> None:
-    job_id = uuid4()
-    await store.create(job_id, TaskType.email, created_at=T0)
-
-    await store.apply(JobStarted(**about(job_id, seconds=1)))
-    await store.apply(JobDeadLettered(**about(job_id, seconds=2), error=BOOM, reason=DeadLetterReason.permanent_error))
+    await store.apply_many([JobStarted(**about(job_id, seconds=1))])
+    await store.apply_many(
+        [JobDeadLettered(**about(job_id, seconds=2), error=BOOM, reason=DeadLetterReason.permanent_error)]
+    )
 
     dead = await must_get(store, job_id)
     assert dead.status is JobStatus.dead_lettered
@@ -205,7 +170,7 @@ async def test_a_status_event_for_an_unknown_job_records_it(store: JobStore) -> 
     created_at = at(-5)
     event = JobStarted(**{**about(job_id, seconds=1), "task_type": TaskType.analysis, "created_at": created_at})
 
-    await store.apply(event)
+    await store.apply_many([event])
 
     job = await must_get(store, job_id)
     assert job.type is TaskType.analysis
@@ -216,66 +181,14 @@ async def test_a_status_event_for_an_unknown_job_records_it(store: JobStore) -> 
     assert_utc(job.created_at, job.updated_at, job.started_at)
 
 
-async def test_stale_and_reordered_events_are_ignored(store: JobStore) -> None:
-    job_id = uuid4()
-    await store.create(job_id, TaskType.email, created_at=T0)
-
-    await store.apply(JobSucceeded(**about(job_id, seconds=5), result={"ok": True}))
-    await store.apply(JobProgressed(**about(job_id, seconds=4), progress=Progress(done=1)))
-    await store.apply(JobStarted(**about(job_id, seconds=1)))
-    await store.apply(JobQueued(**about(job_id, seconds=0)))
-
-    job = await must_get(store, job_id)
-    assert job.status is JobStatus.succeeded
-    assert job.progress is None
-    assert job.started_at is None
-    assert job.result == {"ok": True}
-    assert job.finished_at == at(5)
-
-
-async def test_an_older_attempt_cannot_undo_a_newer_one(store: JobStore) -> None:
-    job_id = uuid4()
-    await store.create(job_id, TaskType.email, created_at=T0)
-
-    await store.apply(JobStarted(**about(job_id, attempt=2, seconds=10)))
-    await store.apply(JobRetryScheduled(**about(job_id, attempt=1, seconds=11), error=BOOM, retry_in_seconds=1))
-
-    job = await must_get(store, job_id)
-    assert job.status is JobStatus.running
-    assert job.attempts == 2
-    assert job.error is None
-
-
-async def test_a_replay_overrides_a_dead_letter(store: JobStore) -> None:
-    job_id = uuid4()
-    await store.apply(
-        JobDeadLettered(
-            **about(job_id, attempt=3, seconds=5),
-            error=BOOM,
-            reason=DeadLetterReason.retries_exhausted,
-        )
-    )
-
-    await store.apply(JobStarted(**about(job_id, attempt=4, seconds=100)))
-    running = await must_get(store, job_id)
-    assert running.status is JobStatus.running
-    assert running.finished_at is None
-
-    await store.apply(JobSucceeded(**about(job_id, attempt=4, seconds=101)))
-    done = await must_get(store, job_id)
-    assert done.status is JobStatus.succeeded
-    assert done.attempts == 4
-    assert done.error is None
-
-
-async def test_list_filters_pages_and_counts(store: JobStore) -> None:
+async def test_list_filters_pages_and_counts(database: Database, store: JobStore) -> None:
     # Eight jobs a minute apart, alternating email/file; every third one runs.
     ids = [uuid4() for _ in range(8)]
     for index, job_id in enumerate(ids):
         task_type = TaskType.email if index % 2 == 0 else TaskType.file
-        await store.create(job_id, task_type, created_at=at(60 * index))
+        await record(database, store, job_id, task_type, at(60 * index))
         if index % 3 == 0:
-            await store.apply(JobStarted(**{**about(job_id, seconds=60 * index + 1), "task_type": task_type}))
+            await store.apply_many([JobStarted(**{**about(job_id, seconds=60 * index + 1), "task_type": task_type})])
     newest_first = list(reversed(ids))
 
     everything, total = await store.list(limit=100, offset=0)
@@ -305,10 +218,10 @@ async def test_list_filters_pages_and_counts(store: JobStore) -> None:
         assert_utc(job.created_at, job.updated_at)
 
 
-async def test_list_breaks_ties_by_job_id_descending(store: JobStore) -> None:
+async def test_list_breaks_ties_by_job_id_descending(database: Database, store: JobStore) -> None:
     ids = [uuid4() for _ in range(5)]
     for job_id in ids:
-        await store.create(job_id, TaskType.email, created_at=T0)
+        await record(database, store, job_id, TaskType.email, T0)
 
     listed, total = await store.list(limit=10, offset=0)
 
@@ -316,9 +229,9 @@ async def test_list_breaks_ties_by_job_id_descending(store: JobStore) -> None:
     assert total == 5
 
 
-async def test_concurrent_applies_end_in_the_highest_keyed_state(store: JobStore) -> None:
+async def test_concurrent_applies_end_in_the_highest_keyed_state(database: Database, store: JobStore) -> None:
     job_id = uuid4()
-    await store.create(job_id, TaskType.email, created_at=T0)
+    await record(database, store, job_id, TaskType.email, T0)
     events: list[StatusEvent] = []
     for attempt in (1, 2, 3):
         base = 100 * attempt
@@ -334,7 +247,7 @@ async def test_concurrent_applies_end_in_the_highest_keyed_state(store: JobStore
     assert len(events) == 50
     assert max(events, key=event_key) is last
 
-    await asyncio.gather(*(store.apply(event) for event in reversed(events)))
+    await asyncio.gather(*(store.apply_many([event]) for event in reversed(events)))
 
     job = await must_get(store, job_id)
     assert job.status is JobStatus.succeeded
@@ -351,7 +264,7 @@ async def test_concurrent_first_events_for_an_unknown_job_do_not_collide(
     events = [JobStarted(**about(job_id, seconds=n)) for n in range(19)]
     events.append(JobProgressed(**about(job_id, seconds=30), progress=Progress(done=7)))
 
-    await asyncio.gather(*(store.apply(event) for event in events))
+    await asyncio.gather(*(store.apply_many([event]) for event in events))
 
     job = await must_get(store, job_id)
     assert job.status is JobStatus.running
@@ -365,9 +278,8 @@ async def test_sqlite_file_uses_write_ahead_logging(tmp_path: Any) -> None:
     path = tmp_path / "jobs.db"
     database = gateway_database(f"sqlite+aiosqlite:///{path}")
     await database.open()
-    job_store = JobStore(database)
     try:
-        await job_store.create(uuid4(), TaskType.email, created_at=T0)
+        await record(database, JobStore(database), uuid4(), TaskType.email, T0)
     finally:
         await database.close()
 
@@ -375,9 +287,9 @@ async def test_sqlite_file_uses_write_ahead_logging(tmp_path: Any) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-async def test_a_batch_folds_to_the_same_state_as_one_event_at_a_time(store: JobStore) -> None:
+async def test_a_batch_folds_to_the_same_state_as_one_event_at_a_time(database: Database, store: JobStore) -> None:
     known, unknown = uuid4(), uuid4()
-    await store.create(known, TaskType.email, created_at=T0)
+    await record(database, store, known, TaskType.email, T0)
     events = [
         JobSucceeded(**about(known, attempt=2, seconds=7), result={"n": 2}),
         JobStarted(**about(unknown, seconds=1)),

@@ -47,7 +47,7 @@ STATUS_FIELDS = {
 EXAMPLES = [
     *(TASK_EVENTS[task](**fields) for task, fields in TASK_FIELDS.items()),
     *(
-        event(task_type=TaskType.email, service="email", **STATUS_FIELDS.get(event.model_fields["type"].default, {}))
+        event(task_type=TaskType.email, service="email", **STATUS_FIELDS.get(event.routing_key, {}))
         for event in STATUS_EVENTS
     ),
 ]
@@ -83,7 +83,7 @@ def test_every_task_event_has_a_channel_on_the_events_exchange_and_a_send_operat
 
 @pytest.mark.parametrize("event", STATUS_EVENTS, ids=lambda event: event.__name__)
 def test_every_status_event_has_a_channel_a_client_can_receive_from(event):
-    routing_key = event.model_fields["type"].default
+    routing_key = event.routing_key
     channel = DOCUMENT["channels"][routing_key]
 
     assert channel["address"] == routing_key

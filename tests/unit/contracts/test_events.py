@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import get_args
 
 import httpx
 import pytest
@@ -12,6 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.events import (
     FROM_THE_WIRE,
+    STATUS_STEPS,
+    TASK_EVENTS,
     AnalysisRequested,
     EmailRequested,
     FileProcessingRequested,
@@ -68,6 +71,18 @@ def test_task_events_round_trip_through_json(event):
 @pytest.mark.parametrize("event", STATUSES, ids=lambda e: e.type)
 def test_status_events_round_trip_through_json(event):
     assert TypeAdapter(JobStatusEvent).validate_json(event.model_dump_json()) == event
+
+
+def test_a_message_routes_by_its_type():
+    for event in [*TASKS, *STATUSES]:
+        assert type(event).routing_key == event.routing_key == event.type == json.loads(event.model_dump_json())["type"]
+    routing_keys = [event.routing_key for event in [*TASK_EVENTS.values(), *STATUS_STEPS]]
+    assert len(set(routing_keys)) == len(routing_keys)
+
+
+def test_every_status_event_says_what_it_means():
+    union, _ = get_args(JobStatusEvent)
+    assert set(STATUS_STEPS) == set(get_args(union))
 
 
 def test_every_message_carries_the_envelope():

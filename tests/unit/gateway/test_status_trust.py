@@ -1,19 +1,20 @@
-"""Which status events the gateway believes: from whom (the screen), and what (the fold)."""
+"""Which status events the gateway believes: from whom (the screen).
 
-from datetime import UTC, datetime, timedelta
+What it believes of them (an impossible replay or attempt) is the fold's
+rule, tested with the others in test_folding.py.
+"""
+
+from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
 
-from contracts.events import JobStarted, JobSucceeded, TaskType
+from contracts.events import JobSucceeded, TaskType
 from gateway.settings import GatewaySettings
 from gateway.status import trusted_only
-from gateway.store import fold, queued_row
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-NOW = T0 + timedelta(hours=1)
 
 
 def succeeded(task_type: TaskType = TaskType.email, **fields: Any) -> JobSucceeded:
@@ -54,24 +55,3 @@ def test_an_empty_setting_means_the_default_never_anyone():
 def test_a_malformed_status_publishers_is_refused(value):
     with pytest.raises(ValidationError, match="STATUS_PUBLISHERS"):
         GatewaySettings(status_publishers=value)
-
-
-def row(**overrides: Any) -> dict[str, Any]:
-    return {**queued_row(uuid4(), TaskType.email, created_at=T0, now=T0), **overrides}
-
-
-def test_an_event_of_a_replay_the_gateway_never_made_is_ignored():
-    assert fold(row(), succeeded(replay=1), now=NOW, max_attempts=5) is None
-    assert fold(row(replays=1), succeeded(replay=1), now=NOW, max_attempts=5) is not None
-    assert fold(row(replays=1), succeeded(replay=1000, attempt=1000), now=NOW, max_attempts=5) is None
-
-
-def test_an_attempt_past_the_retry_policy_is_ignored():
-    assert fold(row(), JobStarted(task_type="email", service="email", attempt=6), now=NOW, max_attempts=5) is None
-    assert fold(row(), JobStarted(task_type="email", service="email", attempt=5), now=NOW, max_attempts=5)
-
-
-def test_a_forged_outcome_cannot_outrank_the_real_events():
-    job = row(status="succeeded", result={"real": True}, last_attempt=1, last_rank=3, last_event_at=T0)
-
-    assert fold(job, succeeded(replay=1000, attempt=1000, result={"forged": True}), now=NOW, max_attempts=5) is None

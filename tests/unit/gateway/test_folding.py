@@ -1,4 +1,8 @@
-"""How one status event changes a job's row, with no database involved."""
+"""How one status event changes a job's row (gateway/folding.py), with no database involved.
+
+The store's tests (tests/integration/gateway/test_store.py) check that what
+these rules decide is written and read back; the rules themselves are tested here.
+"""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,12 +16,13 @@ from contracts.events import (
     JobQueued,
     JobRetryScheduled,
     JobStarted,
+    JobStatus,
     JobSucceeded,
     Progress,
     StatusEvent,
     TaskType,
 )
-from gateway.store import fold, queued_row
+from gateway.folding import event_key, fold, queued_row
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
@@ -141,6 +146,7 @@ def test_dead_lettered_records_the_reason_and_finishes() -> None:
     }
     assert row["finished_at"] == at(9)
     assert row["attempts"] == 5
+    assert row["result"] is None
 
 
 def test_a_late_progress_after_success_is_ignored() -> None:
@@ -226,3 +232,85 @@ def test_a_replayed_job_that_is_running_is_not_finished() -> None:
 
     assert running["status"] == "running"
     assert running["finished_at"] is None
+
+
+def test_retry_then_success_counts_two_attempts() -> None:
+    row = fold_all(
+        queued(),
+        JobStarted(**common(attempt=1, seconds=1)),
+        JobRetryScheduled(**common(attempt=1, seconds=2), error=BOOM, retry_in_seconds=4),
+        JobStarted(**common(attempt=2, seconds=6)),
+        JobSucceeded(**common(attempt=2, seconds=7)),
+    )
+
+    assert row["status"] == "succeeded"
+    assert row["attempts"] == 2
+    assert row["error"] is None
+    assert row["result"] == {}
+    assert row["started_at"] == at(1)
+    assert row["finished_at"] == at(7)
+
+
+def test_events_older_than_the_outcome_change_nothing() -> None:
+    row = fold_all(
+        queued(),
+        JobSucceeded(**common(seconds=5), result={"ok": True}),
+        JobProgressed(**common(seconds=4), progress=Progress(done=1)),
+        JobStarted(**common(seconds=1)),
+        JobQueued(**common(seconds=0)),
+    )
+
+    assert row["status"] == "succeeded"
+    assert row["progress"] is None
+    assert row["started_at"] is None
+    assert row["result"] == {"ok": True}
+    assert row["finished_at"] == at(5)
+
+
+def test_progress_outlives_the_success_that_follows_it() -> None:
+    row = fold_all(
+        queued(),
+        JobStarted(**common(seconds=1)),
+        JobProgressed(**common(seconds=2), progress=Progress(done=3, total=4, unit="rows")),
+        JobSucceeded(**common(seconds=3), result={"message_id": "<x@y>"}),
+    )
+
+    assert row["status"] == JobStatus.succeeded
+    assert row["progress"] == {"done": 3, "total": 4, "unit": "rows"}
+    assert row["created_at"] == T0
+
+
+def test_the_highest_keyed_event_is_the_last_word() -> None:
+    # Attempt before rank, rank before time: a retry stamped earlier still
+    # outranks the progress of its attempt, and a later attempt outranks both.
+    progressed = JobProgressed(**common(attempt=1, seconds=9), progress=Progress(done=1))
+    retried = JobRetryScheduled(**common(attempt=1, seconds=8), error=BOOM, retry_in_seconds=1)
+    second = JobQueued(**common(attempt=2, seconds=0))
+    replayed = JobQueued(**{**common(attempt=1, seconds=0), "replay": 1})
+
+    assert sorted([replayed, second, retried, progressed], key=event_key) == [progressed, retried, second, replayed]
+
+
+def row(**overrides: Any) -> dict[str, Any]:
+    return {**queued_row(uuid4(), TaskType.email, created_at=T0, now=T0), **overrides}
+
+
+def succeeded(**fields: Any) -> JobSucceeded:
+    return JobSucceeded(task_type=TaskType.email, service="email", occurred_at=T0, **fields)
+
+
+def test_an_event_of_a_replay_the_gateway_never_made_is_ignored() -> None:
+    assert fold(row(), succeeded(replay=1), now=NOW, max_attempts=5) is None
+    assert fold(row(replays=1), succeeded(replay=1), now=NOW, max_attempts=5) is not None
+    assert fold(row(replays=1), succeeded(replay=1000, attempt=1000), now=NOW, max_attempts=5) is None
+
+
+def test_an_attempt_past_the_retry_policy_is_ignored() -> None:
+    assert fold(row(), JobStarted(task_type="email", service="email", attempt=6), now=NOW, max_attempts=5) is None
+    assert fold(row(), JobStarted(task_type="email", service="email", attempt=5), now=NOW, max_attempts=5)
+
+
+def test_a_forged_outcome_cannot_outrank_the_real_events() -> None:
+    job = row(status="succeeded", result={"real": True}, last_attempt=1, last_rank=3, last_event_at=T0)
+
+    assert fold(job, succeeded(replay=1000, attempt=1000, result={"forged": True}), now=NOW, max_attempts=5) is None
