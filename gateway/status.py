@@ -20,6 +20,8 @@ from runtime.batch import Batcher
 from runtime.broker import Broker
 from runtime.consumer import Consumer, Screen
 from runtime.job import JobContext
+from runtime.reporting import Silent
+from runtime.tries import TriesInHeader
 
 log = structlog.get_logger("offload.gateway")
 
@@ -43,7 +45,11 @@ def status_consumer(
         settings.topology.gateway(settings.retry_policy),
         JobStatusEvent,
         record,
-        task_type=None,
+        # A status event is news about a job, not a job: nothing to report
+        # about it, and its body's `attempt` is the job's, so its own tries
+        # are counted in a header.
+        reporter=Silent(),
+        tries=TriesInHeader(),
         retry=settings.retry_policy,
         prefetch=settings.status_prefetch,
         max_message_bytes=settings.max_message_bytes,
