@@ -8,17 +8,14 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from contracts.events import StatusEvent
 from gateway import idempotency
 from gateway.intake import Intake
 from gateway.outbox import Outbox
 from gateway.relay import Relay
 from gateway.settings import GatewaySettings
-from gateway.status import status_consumer
+from gateway.status import StatusConsumer
 from gateway.store import JobStore
-from runtime.batch import Batcher
 from runtime.broker import Broker
-from runtime.consumer import Consumer
 from runtime.database import Database
 from storage import Storage
 
@@ -39,8 +36,7 @@ class Gateway:
     intake: Intake = field(init=False)
     outbox: Outbox = field(init=False)
     relay: Relay = field(init=False)
-    folds: Batcher[StatusEvent, None] = field(init=False)
-    status: Consumer | None = None
+    status: StatusConsumer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -53,9 +49,6 @@ class Gateway:
         self.intake = Intake(
             self.db, self.store, key_ttl=self.settings.idempotency_key_ttl, on_recorded=self.relay.wake
         )
-        # Status events arrive three per job; folding them in batches keeps
-        # the store's single writer from becoming the bottleneck.
-        self.folds = Batcher(self.store.apply_many)
 
     def start(self) -> None:
         """Run in the background: attach to the broker, relay the outbox, tidy up."""
@@ -69,7 +62,6 @@ class Gateway:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.status is not None:
             await self.status.stop(self.settings.shutdown_grace)
-        await self.folds.close()
         await self.intake.close()
         await self.broker.close()
         await self.db.close()
@@ -81,7 +73,7 @@ class Gateway:
         topology = self.settings.topology
         own_delays = topology.gateway(self.settings.retry_policy).delays.values()
         await self.broker.declare([*topology.every_queue(), *own_delays])
-        self.status = status_consumer(self.broker, self.folds, self.settings)
+        self.status = StatusConsumer(self.broker, self.store, self.settings)
         await self.status.start()
         self.relay.wake()
         log.info("gateway attached to broker")

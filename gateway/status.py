@@ -1,5 +1,8 @@
 """Folding the services' status events into the job store, believing only service users.
 
+Status events arrive three per job; folding them in batches keeps the
+store's single writer from becoming the bottleneck.
+
 Anyone who may publish to the broker could send a `job.succeeded`; RabbitMQ
 vouches for the `user_id` of each message, so the gateway folds a status event
 only when its publisher is a trusted service user reporting on a job of its own
@@ -16,10 +19,13 @@ from prometheus_client import Counter
 from contracts.events import JobStatusEvent, StatusEvent
 from contracts.topology import SERVICE_TASKS
 from gateway.settings import GatewaySettings
+from gateway.store import JobStore
 from runtime.batch import Batcher
 from runtime.broker import Broker
 from runtime.consumer import Consumer, Screen
 from runtime.job import JobContext
+from runtime.reporting import Silent
+from runtime.tries import TriesInHeader
 
 log = structlog.get_logger("offload.gateway")
 
@@ -30,25 +36,41 @@ REFUSED = Counter(
 )
 
 
-def status_consumer(
-    broker: Broker, folds: Batcher[StatusEvent, None], settings: GatewaySettings
-) -> Consumer[StatusEvent]:
-    """A consumer of every job status event; `folds` writes them to the store in batches."""
+class StatusConsumer:
+    """Consumes every job status event and folds them into `store` in batches."""
 
-    async def record(event: StatusEvent, _: JobContext) -> None:
-        await folds.submit(event)
+    def __init__(self, broker: Broker, store: JobStore, settings: GatewaySettings) -> None:
+        self._folds: Batcher[StatusEvent, None] = Batcher(store.apply_many)
+        self._consumer: Consumer[StatusEvent] = Consumer(
+            broker,
+            settings.topology.gateway(settings.retry_policy),
+            JobStatusEvent,
+            self._fold,
+            # A status event is news about a job, not a job: nothing to report
+            # about it, and its body's `attempt` is the job's, so its own tries
+            # are counted in a header.
+            reporter=Silent(),
+            tries=TriesInHeader(),
+            retry=settings.retry_policy,
+            prefetch=settings.status_prefetch,
+            max_message_bytes=settings.max_message_bytes,
+            screen=trusted_only(settings.trusted_status_publishers()),
+        )
 
-    return Consumer(
-        broker,
-        settings.topology.gateway(settings.retry_policy),
-        JobStatusEvent,
-        record,
-        task_type=None,
-        retry=settings.retry_policy,
-        prefetch=settings.status_prefetch,
-        max_message_bytes=settings.max_message_bytes,
-        screen=trusted_only(settings.trusted_status_publishers()),
-    )
+    @property
+    def is_attached(self) -> bool:
+        return self._consumer.is_attached
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self, grace: float) -> None:
+        """Stop consuming (in-flight events get `grace` seconds), then stop folding."""
+        await self._consumer.stop(grace)
+        await self._folds.close()
+
+    async def _fold(self, event: StatusEvent, _: JobContext) -> None:
+        await self._folds.submit(event)
 
 
 def trusted_only(trusted: Mapping[str, frozenset[str]]) -> Screen[StatusEvent]:

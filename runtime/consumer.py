@@ -2,24 +2,27 @@
 
 For each delivery, exactly one of these happens before the ack:
 
-- the handler returned: `job.succeeded` is published;
+- the handler returned: the job's success is reported;
 - it raised `PermanentError`, or the message is invalid, or the last attempt
-  failed: the message goes to the service's dead-letter queue with the reason
-  in its headers, and `job.dead_lettered` is published;
+  failed: the message goes to the consumer's dead-letter queue with the reason
+  in its headers, and the job's death is reported;
 - it raised anything else: the next attempt goes to a delay queue, which
-  hands it back to the work queue when its TTL expires, and
-  `job.retry_scheduled` is published.
+  hands it back to the work queue when its TTL expires, and the retry is
+  reported.
 
 Each of these publishes is confirmed by the broker before the ack. If one
 cannot be made (the broker is gone), the message is not acked and the broker
 delivers it again: work is repeated rather than lost.
+
+What varies between consumers is passed in: how outcomes are reported (a
+`Reporter`: job status events for a service, nothing for the gateway's
+consumer of them) and how tries are counted (`Tries`: in the body or in a header).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -32,20 +35,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from contracts import headers
 from contracts.bounds import MAX_ERROR_TEXT, MAX_ERROR_TYPE, MAX_HISTORY, MAX_HISTORY_LINE
-from contracts.events import (
-    DeadLetterReason,
-    Envelope,
-    ErrorInfo,
-    JobDeadLettered,
-    JobProgressed,
-    JobRetryScheduled,
-    JobStarted,
-    JobSucceeded,
-    Progress,
-    StatusEvent,
-    TaskType,
-    utc_now,
-)
+from contracts.events import DeadLetterReason, Envelope, ErrorInfo, Progress, utc_now
 from contracts.failures import FailureRecord
 from contracts.headers import DeliveryHeaders, delivery_headers_or_defaults
 from contracts.topology import RetryPolicy, ServiceQueues
@@ -56,7 +46,9 @@ from runtime.inbox import Inbox
 from runtime.job import JobContext
 from runtime.metrics import DUPLICATES, HANDLER_SECONDS, IN_FLIGHT, MESSAGES
 from runtime.redaction import redact_credentials
+from runtime.reporting import JobAttempt, Reporter
 from runtime.subscription import Subscription
+from runtime.tries import Tries
 
 E = TypeVar("E", bound=Envelope)
 Result = Mapping[str, Any] | BaseModel | None
@@ -82,22 +74,24 @@ class Consumer(Generic[E]):
         event_type: Any,
         handler: Handler[E],
         *,
-        task_type: TaskType | None,
+        reporter: Reporter,
+        tries: Tries,
         retry: RetryPolicy,
         prefetch: int,
         max_message_bytes: int,
         inbox: Inbox | None = None,
         screen: Screen[E] | None = None,
     ) -> None:
-        """`task_type` is the kind of job this consumer runs; None for a consumer
-        of status events (the gateway's), which reports no status of its own.
-        With an `inbox`, a message finished before is not run again. A message
-        `screen` refuses is dead-lettered unhandled."""
+        """`reporter` tells what became of each job, `tries` says which try a
+        delivery is and how the next one is made. With an `inbox`, a message
+        finished before is not run again. A message `screen` refuses is
+        dead-lettered unhandled."""
         self._broker = broker
         self._queues = queues
         self._adapter: TypeAdapter[E] = TypeAdapter(event_type)
         self._handler = handler
-        self._task_type = task_type
+        self._reporter = reporter
+        self._tries = tries
         self._retry = retry
         self._max_message_bytes = max_message_bytes
         self._inbox = inbox
@@ -164,18 +158,18 @@ class Consumer(Generic[E]):
         # Two copies of one message (a redelivery and a publisher's retry) take
         # turns, so the second finds the first one's result in the inbox.
         async with self._one_at_a_time(event.message_id):
-            if await self._finished_before(message, event):
+            if await self._finished_before(message, event, delivery):
                 return
             await self._run(message, event, delivery)
 
-    async def _finished_before(self, message: AbstractIncomingMessage, event: E) -> bool:
+    async def _finished_before(self, message: AbstractIncomingMessage, event: E, delivery: DeliveryHeaders) -> bool:
         if self._inbox is None:
             return False
         earlier = await self._inbox.result_of(str(event.message_id))
         if earlier is not None:
             DUPLICATES.labels(self._service, "skipped").inc()
             log.info("duplicate skipped: finished before", **_job_fields(event, self._service))
-            await self._report(JobSucceeded, message, event, result=earlier)
+            await self._reporter.succeeded(_job_attempt(event, delivery), earlier, started_at=None)
             return True
         if message.redelivered:
             # An earlier delivery was not acked: it may have done the work.
@@ -184,10 +178,16 @@ class Consumer(Generic[E]):
         return False
 
     async def _run(self, message: AbstractIncomingMessage, event: E, delivery: DeliveryHeaders) -> None:
-        start = _StartReport(lambda: self._report(JobStarted, message, event, occurred_at=start.at))
-        job = JobContext(event.job_id, event.attempt, self._progress_reporter(message, event, start))
+        this_try = _job_attempt(event, delivery)
+        start = _StartReport(lambda: self._reporter.started(this_try, start.at))
+
+        async def report_progress(progress: Progress) -> None:
+            await start.sent()  # a job that reports progress has started, and says so first
+            await self._reporter.progressed(this_try, progress)
+
+        job = JobContext(event.job_id, event.attempt, report_progress)
         started = time.perf_counter()
-        attempt = self._attempt(event, delivery)
+        attempt = self._tries.attempt(event, delivery)
         try:
             result = await self._handler(event, job)
         except PermanentError as error:
@@ -200,17 +200,20 @@ class Consumer(Generic[E]):
             if attempt >= self._retry.max_attempts:
                 await self._dead_letter(message, event, error, DeadLetterReason.retries_exhausted, attempt, start.at)
             else:
-                await self._schedule_retry(message, event, attempt, error, start.at)
+                await self._schedule_retry(message, event, this_try, attempt, error, start.at)
         else:
             outcome = _as_dict(result)
             if self._inbox is not None:
                 await self._inbox.record(str(event.message_id), outcome)
             await start.settle()
-            await self._report(JobSucceeded, message, event, result=outcome, started_at=start.at)
+            await self._reporter.succeeded(this_try, outcome, started_at=start.at)
             MESSAGES.labels(self._service, "succeeded").inc()
-            # One line per job for a service; a status consumer would log three.
-            level = logging.INFO if self._task_type is not None else logging.DEBUG
-            log.log(level, "job succeeded", **_job_fields(event, self._service), duration_ms=_ms_since(started))
+            log.log(
+                self._reporter.log_level,
+                "job succeeded",
+                **_job_fields(event, self._service),
+                duration_ms=_ms_since(started),
+            )
         finally:
             HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
             start.abandon()  # after a cancelled handler (shutdown); a no-op otherwise
@@ -226,25 +229,20 @@ class Consumer(Generic[E]):
             del self._busy[message_id]
             done.set()
 
-    def _attempt(self, event: E, delivery: DeliveryHeaders) -> int:
-        """Which try this is. A task event counts its tries in its own `attempt`;
-        a status event's `attempt` is a fact about its job, so its tries are
-        counted in a header instead."""
-        if self._task_type is not None:
-            return event.attempt
-        return delivery.attempt or 1
-
     async def _schedule_retry(
-        self, message: AbstractIncomingMessage, event: E, attempt: int, error: Exception, started_at: datetime
+        self,
+        message: AbstractIncomingMessage,
+        event: E,
+        this_try: JobAttempt,
+        attempt: int,
+        error: Exception,
+        started_at: datetime,
     ) -> None:
         delay = self._delay_for(attempt, error)
         queue = self._queues.delays[delay]
-        retry_headers = self._passed_on(message, attempt, error)
-        if self._task_type is not None:
-            body = event.next_attempt().model_dump_json().encode()
-        else:
-            body = message.body
-            retry_headers[headers.ATTEMPT] = attempt + 1
+        body, retry_headers = self._tries.next_try(
+            message.body, event, attempt, self._passed_on(message, attempt, error)
+        )
         await self._broker.publish_body(
             body,
             exchange=self._broker.topology.retry.name,
@@ -254,7 +252,7 @@ class Consumer(Generic[E]):
             headers=retry_headers,
         )
         info = _error_info(error)
-        await self._report(JobRetryScheduled, message, event, error=info, retry_in_seconds=delay, started_at=started_at)
+        await self._reporter.retry_scheduled(this_try, info, delay, started_at=started_at)
         MESSAGES.labels(self._service, "retried").inc()
         log.warning(
             "job failed, retry scheduled",
@@ -300,9 +298,9 @@ class Consumer(Generic[E]):
         )
         job_id = event.job_id if event is not None else job_id_in(message.body)
         if job_id is not None:
-            await self._report_for(
-                JobDeadLettered, message, job_id, attempt, error=info, reason=reason, started_at=started_at
-            )
+            # Lenient: an invalid message's job still learns why it died.
+            replay = delivery_headers_or_defaults(message.headers).replays
+            await self._reporter.dead_lettered(JobAttempt(job_id, attempt, replay), info, reason, started_at=started_at)
         MESSAGES.labels(self._service, "invalid" if event is None else "dead_lettered").inc()
         log.error(
             "job dead-lettered",
@@ -329,37 +327,6 @@ class Consumer(Generic[E]):
             longer = [d for d in self._queues.delays if d >= wanted]
             delay = min(longer) if longer else max(self._queues.delays)
         return delay
-
-    def _progress_reporter(
-        self, message: AbstractIncomingMessage, event: E, start: _StartReport
-    ) -> Callable[[Progress], Awaitable[None]] | None:
-        if self._task_type is None:
-            return None
-
-        async def report(progress: Progress) -> None:
-            await start.sent()  # a job that reports progress has started, and says so first
-            await self._report(JobProgressed, message, event, progress=progress)
-
-        return report
-
-    async def _report(self, kind: type[StatusEvent], message: AbstractIncomingMessage, event: E, **fields: Any) -> None:
-        await self._report_for(kind, message, event.job_id, event.attempt, **fields)
-
-    async def _report_for(
-        self, kind: type[StatusEvent], message: AbstractIncomingMessage, job_id: UUID, attempt: int, **fields: Any
-    ) -> None:
-        if self._task_type is None:
-            return
-        status = kind(
-            job_id=job_id,
-            attempt=attempt,
-            # Lenient: an invalid message's job still learns why it died.
-            replay=delivery_headers_or_defaults(message.headers).replays,
-            task_type=self._task_type,
-            service=self._service,
-            **fields,
-        )
-        await self._broker.publish(status, mandatory=False)
 
 
 class RefusedMessage(Exception):
@@ -432,6 +399,10 @@ def _as_dict(result: Result) -> dict[str, Any]:
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     return dict(result)
+
+
+def _job_attempt(event: Envelope, delivery: DeliveryHeaders) -> JobAttempt:
+    return JobAttempt(event.job_id, event.attempt, delivery.replays)
 
 
 def _job_fields(event: Envelope, service: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ from runtime.inbox import Inbox
 from runtime.logs import configure_logging
 from runtime.ports import listen
 from runtime.probe import ProbeServer, probe_app
+from runtime.reporting import JobEvents
 from runtime.settings import ServiceSettings
+from runtime.tries import TriesInBody
 
 log = structlog.get_logger("offload.service")
 
@@ -72,7 +74,8 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
             queues,
             TASK_EVENTS[task_type],
             handler,
-            task_type=task_type,
+            reporter=JobEvents(broker, task_type, service.name),
+            tries=TriesInBody(),
             retry=settings.retry_policy,
             prefetch=settings.prefetch,
             max_message_bytes=settings.max_message_bytes,

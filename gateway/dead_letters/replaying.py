@@ -12,7 +12,6 @@ status event claiming more replays than the gateway made.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
 
@@ -27,11 +26,12 @@ from contracts.topology import GATEWAY, SERVICE_TASKS, Topology
 from gateway.dead_letters.browse import BROKER_ERRORS, browsing, dead_letter_queue
 from gateway.dead_letters.letters import DeadLetter, canonical_id
 from runtime.broker import Broker, PublishError
-from runtime.decode import parse_json
+from runtime.tries import tries_of
 
-# Headers a replay drops: the failure, and a status event's own count of tries,
-# so the next failure, if any, starts a fresh record instead of appending to the old one.
-DROPPED_BY_REPLAY = FAILURE_HEADERS | {header.ATTEMPT}
+# Headers a replay drops: the failure, so the next failure, if any, starts a
+# fresh record instead of appending to the old one. (Counts of tries are the
+# business of `Tries.first_try`.)
+DROPPED_BY_REPLAY = FAILURE_HEADERS
 OFFLOAD_HEADER_PREFIX = "x-offload-"
 
 # Counts one more replay of a job (by id and task type) and returns the count.
@@ -174,8 +174,10 @@ async def _republish(
         carried[header.PUBLISHED_BY] = broker.publisher_of(message) or ""
     else:
         carried.pop(header.PUBLISHED_BY, None)
+    # A fresh first try, with its full retries again, counted as its consumer counts them.
+    body, carried = tries_of(service).first_try(message.body, carried)
     await broker.publish_body(
-        _as_first_attempt(message.body) if service != GATEWAY else message.body,
+        body,
         exchange=broker.topology.events.name,
         routing_key=_replay_routing_key(broker.topology, service, letter),
         message_id=letter.message_id,  # the property says what the body does
@@ -201,21 +203,3 @@ def _replay_routing_key(topology: Topology, service: str, letter: DeadLetter) ->
     if service in SERVICE_TASKS:
         return topology.routing_key(SERVICE_TASKS[service])
     return letter.routing_key or ""
-
-
-def _as_first_attempt(body: bytes) -> bytes:
-    """The body with `attempt` reset to 1, so the job gets its full retries again.
-
-    Not for the gateway's status events, whose `attempt` is a fact about the
-    job rather than a delivery count. A body that is not a JSON object with an
-    `attempt` (or nests too deeply to read) goes out untouched, and if invalid
-    it will be dead-lettered again.
-    """
-    try:
-        data = parse_json(body)
-    except ValueError:
-        return body
-    if not isinstance(data, dict) or "attempt" not in data:
-        return body
-    data["attempt"] = 1
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

@@ -18,6 +18,8 @@ from contracts.topology import Topology
 from runtime import JobContext, PermanentError, ServiceSettings, TransientError
 from runtime.broker import Broker, PublishError
 from runtime.consumer import Consumer
+from runtime.reporting import Silent
+from runtime.tries import TriesInHeader
 from support.inprocess import running, service_settings
 from support.topology import TEST_RETRY
 from support.watch import publish_raw, queue_depth, status_of, wait_for_depth, watch_dead_letters, watch_status
@@ -328,7 +330,8 @@ async def test_a_status_consumer_retries_without_touching_the_events_attempt(amq
         queues,
         JobStatusEvent,
         flaky_store,
-        task_type=None,
+        reporter=Silent(),
+        tries=TriesInHeader(),
         retry=TEST_RETRY,
         prefetch=4,
         max_message_bytes=1 << 20,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from contracts import headers
 from contracts.bounds import MAX_ERROR_TEXT, MAX_HISTORY, MAX_HISTORY_LINE, MAX_INT64
 from gateway.dead_letters import DeadLetter, DeadLetterListing
-from gateway.dead_letters.replaying import _as_first_attempt
+from runtime.tries import TriesInBody
 from support.header_values import header_tables as any_headers
 
 # On a shared machine generation can be slow: judge the property, not the speed.
@@ -81,6 +81,6 @@ def test_history_lines_of_any_type_are_shown_as_text():
 
 def test_a_deep_body_is_replayed_untouched():
     body = b'{"attempt": 3, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    assert _as_first_attempt(body) is body
+    assert TriesInBody().first_try(body, {})[0] is body
     shallow = json.dumps({"job_id": str(uuid4()), "attempt": 3}).encode()
-    assert json.loads(_as_first_attempt(shallow))["attempt"] == 1
+    assert json.loads(TriesInBody().first_try(shallow, {})[0])["attempt"] == 1
