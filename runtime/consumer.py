@@ -278,7 +278,7 @@ class Consumer(Generic[E]):
             error_type=info.type,
             error_message=info.message,
             attempts=attempt,
-            routing_key=event.type if event is not None else message.routing_key or "",
+            routing_key=event.routing_key if event is not None else message.routing_key or "",
             service=self._service,
             failed_at=datetime.now(UTC),
             # Not `first_failed_at`: the carried header stays as it came (see _with_history).
