@@ -27,8 +27,9 @@ from support.system import broker_env
 from support.topology import TEST_RETRY
 
 KEY = "cli-test-key-0123456789abcdef"
-# A process that cannot bind must say so well within this.
-EXIT_WITHIN = 10.0
+# A process that cannot bind must say so well within this. Before the fix it
+# never exited; on a loaded machine importing the gateway alone takes seconds.
+EXIT_WITHIN = 30.0
 
 
 def run(*argv: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
