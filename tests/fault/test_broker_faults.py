@@ -113,6 +113,7 @@ async def test_broker_stopped_for_10s_under_200_requests_per_second(
         await asyncio.sleep(10)
         down["until"] = time.monotonic()
         await asyncio.to_thread(fault_broker.start_app)
+        down["back"] = time.monotonic()
         return await seconds_until_ready(service, timeout=30)
 
     load, restored_after = await asyncio.gather(drive(str(client.base_url), 200, 16), outage())
@@ -121,11 +122,12 @@ async def test_broker_stopped_for_10s_under_200_requests_per_second(
     assert load.failures == Counter()
     assert len(load.accepted) == 200 * 16
     # Nor did any wait for the broker: requests sent while it was down were
-    # answered while it was still down. The last seconds of the outage are left
-    # out, as a loaded machine may take that long to answer any request.
+    # answered before it was back. The last seconds of the outage are left out,
+    # as a loaded machine may take that long to answer any request (one took
+    # 6.7 s in a run with a core kept busy, outage or not).
     sent_while_down = [(sent, done) for sent, done in load.answered if down["since"] <= sent <= down["until"] - 4]
     assert sent_while_down, "no request was sent during the outage"
-    waited_for_broker = [done - sent for sent, done in sent_while_down if done > down["until"]]
+    waited_for_broker = [done - sent for sent, done in sent_while_down if done > down["back"]]
     assert waited_for_broker == [], f"{len(waited_for_broker)} requests were answered only once the broker was back"
     assert restored_after <= 15, f"the service's consumer came back after {restored_after:.1f}s"
     done = await wait_for_ledger(tmp_path / "ledger", set(load.accepted), timeout=90)
