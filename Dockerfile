@@ -19,6 +19,7 @@ COPY pyproject.toml README.md ./
 COPY contracts/ contracts/
 COPY runtime/ runtime/
 COPY storage/ storage/
+COPY tabular/ tabular/
 COPY gateway/ gateway/
 COPY email_service/ email_service/
 COPY file_service/ file_service/

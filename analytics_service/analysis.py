@@ -19,12 +19,11 @@ from analytics_service.frames import frame_from_records, schema_of_arrow, schema
 from analytics_service.limits import Limits
 from analytics_service.pipeline import run_pipeline
 from analytics_service.reading import (
-    ColumnWidened,
     CsvDataset,
     ParquetDataset,
     dataset_format,
-    open_dataset,
     read_ahead,
+    read_dataset,
     read_json_lines,
 )
 from contracts.analysis import Operation
@@ -73,16 +72,11 @@ def analyse_records(
 def analyse_dataset(
     storage: Storage, key: str, operations: Sequence[Operation], limits: Limits, progress: Tally
 ) -> Outcome:
-    limits.check_bytes(storage.stat(key).size)
-    column_types: dict[str, pa.DataType] = {}
-    while True:
-        dataset = open_dataset(storage, key, limits, progress, column_types)
-        try:
-            return _analyse_dataset(dataset, operations, limits, progress)
-        except ColumnWidened:
-            continue  # from the start, with the column typed for the whole file (and checked again)
-        finally:
-            dataset.close()
+    file = storage.stat(key)
+    limits.check_bytes(file.size)
+    return read_dataset(
+        storage, file, limits, progress, lambda dataset: _analyse_dataset(dataset, operations, limits, progress)
+    )
 
 
 def _analyse_dataset(

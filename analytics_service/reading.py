@@ -2,30 +2,33 @@
 
 Formats go by the file's suffix: `.parquet` (or `.pq`), `.csv`, and `.jsonl`
 (or `.ndjson`, the form the gateway stores large inline batches in). Parquet
-knows its row count and types up front; a CSV's types are inferred from its
-first block and imposed on the rest. A later cell that does not fit widens its
-column (integer to float, or to text, as pandas would type it) and the
-analysis starts over (`ColumnWidened`); a cell that fits no type fails the job.
+knows its row count and types up front; a CSV is read by the one CSV reader
+(`tabular`): its types are inferred from its first block and imposed on the
+rest, a later cell that does not fit widens its column (integer to float, or
+to text, as pandas would type it) and the analysis starts over; a cell that
+fits no type fails the job.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from analytics_service.limits import Limits
 from runtime.errors import PermanentError, TooLarge
 from runtime.job import Tally
-from storage import Storage
-from storage.csv_types import HEADER_MAX_BYTES, convert_options, header_columns, widen
+from runtime.metering import MeteredReader
+from storage import Storage, StoredFile
+from tabular import CsvTable, read_csv
 
+T = TypeVar("T")
 Format = Literal["parquet", "csv", "jsonl"]
 SUFFIXES: dict[str, Format] = {
     ".parquet": "parquet",
@@ -43,10 +46,6 @@ class DatasetUnreadable(PermanentError):
     """The file is not what its suffix says, or is not readable as that format."""
 
 
-class ColumnWidened(Exception):
-    """A CSV column met a value its inferred type cannot hold: read the file again with the wider type."""
-
-
 def dataset_format(key: str) -> Format:
     lowered = key.lower()
     for suffix, found in SUFFIXES.items():
@@ -56,11 +55,13 @@ def dataset_format(key: str) -> Format:
 
 
 @contextlib.contextmanager
-def unreadable_as_permanent(key: str) -> Iterator[None]:
-    try:
-        yield
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError) as error:
-        raise DatasetUnreadable(f"cannot read {key!r}: {error}") from error
+def reading_errors(storage: Storage, key: str) -> Iterator[None]:
+    """Storage's errors as storage sorts them, and a file its format cannot read as `DatasetUnreadable`."""
+    with storage.translate_errors(key):
+        try:
+            yield
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError) as error:
+            raise DatasetUnreadable(f"cannot read {key!r}: {error}") from error
 
 
 class ParquetDataset:
@@ -71,7 +72,7 @@ class ParquetDataset:
         self._progress = progress
         self._file = storage.open_read(key)
         try:
-            with storage.translate_errors(key), unreadable_as_permanent(key):
+            with reading_errors(storage, key):
                 self._parquet = pq.ParquetFile(self._file)
         except BaseException:
             self._file.close()
@@ -82,7 +83,7 @@ class ParquetDataset:
         progress.total, progress.unit = self.rows, "rows"
 
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
-        with self._storage.translate_errors(self._key), unreadable_as_permanent(self._key):
+        with reading_errors(self._storage, self._key):
             for batch in self._parquet.iter_batches(batch_size=self._limits.chunk_rows, columns=columns):
                 self._progress.stop_if_cancelled()
                 yield batch
@@ -93,70 +94,23 @@ class ParquetDataset:
 
 
 class CsvDataset:
-    """A CSV; `column_types` holds the types widened on earlier reads, and widens as batches need it."""
+    """A CSV as the analysis reads it: a column empty in the first block is text, as null is no type to hold to."""
 
-    def __init__(
-        self, storage: Storage, key: str, limits: Limits, progress: Tally, column_types: dict[str, pa.DataType]
-    ) -> None:
-        self._storage = storage
-        self._key = key
-        self._limits = limits
-        self._progress = progress
-        self._column_types = column_types
-        progress.total, progress.unit, progress.done = storage.stat(key).size, "bytes", 0
-        self._check_header()
-        with self._reader(column_types=column_types) as (reader, _):
-            inferred = reader.schema
-        # A column empty in the first block is text: null is no type to hold to.
+    def __init__(self, table: CsvTable) -> None:
+        self._table = table
         self.schema = pa.schema(
-            [pa.field(field.name, pa.string()) if pa.types.is_null(field.type) else field for field in inferred]
+            [pa.field(field.name, pa.string()) if pa.types.is_null(field.type) else field for field in table.schema]
         )
-        self.rows: int | None = None
-
-    def _check_header(self) -> None:
-        """Count the columns on the header line: pyarrow spends memory on each before any cap is checked."""
-        with self._storage.translate_errors(self._key), contextlib.closing(self._storage.open_read(self._key)) as file:
-            columns = header_columns(file)
-        if columns is None:
-            raise TooLarge(f"the dataset's header line is longer than {HEADER_MAX_BYTES} bytes")
-        self._limits.check_dataset_columns(columns)
 
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
-        types = {name: self.schema.field(name).type for name in columns}
-        with self._reader(include_columns=columns, column_types=types) as (reader, file):
-            try:
-                for batch in reader:
-                    self._progress.stop_if_cancelled()
-                    yield batch
-                    self._progress.done = file.tell()
-            except pa.ArrowInvalid as error:
-                if widen(error, self.schema, self._column_types):
-                    raise ColumnWidened(str(error)) from error
-                raise
-
-    @contextlib.contextmanager
-    def _reader(self, **convert: Any) -> Iterator[Any]:
-        file = self._storage.open_read(self._key)
-        try:
-            with self._storage.translate_errors(self._key), unreadable_as_permanent(self._key):
-                reader = pacsv.open_csv(
-                    file,
-                    read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                    convert_options=convert_options(**convert),
-                )
-                yield reader, file
-        finally:
-            file.close()
-
-    def close(self) -> None:
-        """Each read opens and closes its own file."""
+        return self._table.batches(columns, {name: self.schema.field(name).type for name in columns})
 
 
 def read_json_lines(storage: Storage, key: str, limits: Limits, progress: Tally) -> list[dict[str, Any]]:
     """Records stored one JSON object per line (as the gateway stores large inline batches)."""
     progress.total, progress.unit = storage.stat(key).size, "bytes"
     records: list[dict[str, Any]] = []
-    with storage.translate_errors(key), contextlib.closing(storage.open_read(key)) as file:
+    with storage.translate_errors(key), io.BufferedReader(MeteredReader(storage.open_read(key), progress)) as file:
         for number, line in enumerate(_bounded_lines(file, limits), 1):
             if not line.strip():
                 continue
@@ -168,7 +122,6 @@ def read_json_lines(storage: Storage, key: str, limits: Limits, progress: Tally)
                 raise DatasetUnreadable(f"{key!r} line {number}: a record must be a JSON object")
             records.append(record)
             limits.check_rows(len(records))
-            progress.done += len(line)
     return records
 
 
@@ -209,11 +162,28 @@ def read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             yield batch
 
 
-def open_dataset(
-    storage: Storage, key: str, limits: Limits, progress: Tally, column_types: dict[str, pa.DataType] | None = None
-) -> ParquetDataset | CsvDataset:
-    """`column_types`: a CSV's columns widened by earlier reads, and widened further by this one."""
-    fmt = dataset_format(key)
-    if fmt == "parquet":
-        return ParquetDataset(storage, key, limits, progress)
-    return CsvDataset(storage, key, limits, progress, {} if column_types is None else column_types)
+def read_dataset(
+    storage: Storage,
+    file: StoredFile,
+    limits: Limits,
+    progress: Tally,
+    work: Callable[[ParquetDataset | CsvDataset], T],
+) -> T:
+    """`work(dataset)`; for a CSV, again from the start whenever a column widens, so the new type is checked too."""
+    if dataset_format(file.key) == "parquet":
+        dataset = ParquetDataset(storage, file.key, limits, progress)
+        try:
+            return work(dataset)
+        finally:
+            dataset.close()
+    progress.total, progress.unit = file.size, "bytes"
+    return read_csv(
+        lambda: storage.open_read(file.key),
+        file.size,
+        progress,
+        lambda table: work(CsvDataset(table)),
+        block_bytes=CSV_BLOCK_BYTES,
+        check_columns=limits.check_dataset_columns,
+        header_line="the dataset's header line",
+        guard=lambda: reading_errors(storage, file.key),
+    )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from file_service.metering import MeteredReader
 from runtime.job import Tally
+from runtime.metering import MeteredReader
 from storage import Storage, StoredFile
 
 CHUNK = 1024 * 1024
@@ -28,11 +28,6 @@ class Source:
     def open(self) -> MeteredReader:
         """A read from the start, counted on the job's meter."""
         return MeteredReader(self.storage.open_read(self.file.key), self.meter)
-
-    def open_again(self) -> MeteredReader:
-        """Another read of the whole file, which the job's progress counts as more work to do."""
-        self.meter.total += self.file.size
-        return self.open()
 
     def output_key(self, name: str) -> str:
         # Named by the job, so a redelivered job rewrites the same outputs.

@@ -6,11 +6,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import csv
 
 from contracts.result_numbers import json_number
 from file_service.operations.csv_reading import scan_csv
 from file_service.source import Outcome, Source
+from tabular import CsvTable
 
 
 def csv_stats(source: Source, max_columns: int) -> Outcome:
@@ -48,10 +48,10 @@ class ColumnStats:
         return summary
 
 
-def _statistics(reader: csv.CSVStreamingReader) -> dict[str, Any]:
-    columns = [ColumnStats(field) for field in reader.schema]
+def _statistics(table: CsvTable) -> dict[str, Any]:
+    columns = [ColumnStats(field) for field in table.schema]
     rows = 0
-    for batch in reader:
+    for batch in table.batches():
         rows += batch.num_rows
         for column, stats in zip(batch.columns, columns, strict=True):
             stats.add(column)

@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
@@ -85,12 +86,15 @@ def test_groupby_in_batches_matches_pandas(storage, frame, dataset):
 def test_a_cancelled_job_stops_reading_at_the_next_batch(storage, dataset, monkeypatch):
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 4096)  # several batches from the small CSV too
     progress = Tally()
-    batches = reading.open_dataset(storage, dataset, LIMITS, progress).batches(["amount"])
-    next(batches)
 
-    progress.cancelled.set()  # as `in_thread` does when the service shuts down
-    with pytest.raises(Cancelled):
+    def read_two(dataset):
+        batches = dataset.batches(["amount"])
         next(batches)
+        progress.cancelled.set()  # as `in_thread` does when the service shuts down
+        next(batches)
+
+    with pytest.raises(Cancelled):
+        reading.read_dataset(storage, storage.stat(dataset), LIMITS, progress, read_two)
 
 
 @pytest.mark.parametrize("dataset", ["sales.parquet", "sales.csv"])
@@ -336,13 +340,13 @@ def test_a_csv_with_too_many_columns_is_refused_from_its_header_before_it_is_par
     def no_parse(*args, **kwargs):
         raise AssertionError("pyarrow parsed the file")
 
-    monkeypatch.setattr(reading.pacsv, "open_csv", no_parse)
+    monkeypatch.setattr(pyarrow.csv, "open_csv", no_parse)
     with pytest.raises(TooLarge, match="too_large: the dataset has 100000 columns, over the cap of 100"):
         analyse(analysis("wide.csv", {"op": "describe", "columns": ["c1"]}), LocalStorage(tmp_path), LIMITS, Tally())
 
 
 def test_a_csv_header_line_without_an_end_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(reading.pacsv, "open_csv", lambda *args, **kwargs: pytest.fail("pyarrow parsed the file"))
+    monkeypatch.setattr(pyarrow.csv, "open_csv", lambda *args, **kwargs: pytest.fail("pyarrow parsed the file"))
     (tmp_path / "long.csv").write_bytes(b"x" * 3_000_000)
 
     with pytest.raises(TooLarge, match="too_large: the dataset's header line is longer than 1048576 bytes"):

@@ -1,4 +1,8 @@
-"""Reading a stored file in a worker thread, counted on the job's tally."""
+"""Reading a file in a worker thread, counted on the job's tally: how a job that reads files reports its progress.
+
+The file operations and the CSV and JSON lines datasets all count their bytes
+this way, so a progress in bytes means the same in every service.
+"""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from file_service.metering import MeteredReader
 from runtime.job import Cancelled, Tally
+from runtime.metering import MeteredReader
 
 
 def test_reads_are_counted_until_the_job_is_cancelled():
