@@ -112,12 +112,23 @@ class ServiceQueues:
     """The queues one consumer owns: where work arrives, waits, and ends up dead."""
 
     service: str
+    task: TaskType | None
+    """The task its work queue carries; None for the gateway's status events, facts about jobs."""
     work: Queue
     delays: Mapping[float, Queue]
     dead: Queue
 
     def all(self) -> tuple[Queue, ...]:
         return (self.work, *self.delays.values(), self.dead)
+
+    @property
+    def tries_in_header(self) -> bool:
+        """Whether its consumer counts a message's tries in a header rather than in the body.
+
+        A task event counts its own tries (its `attempt`). A status event's
+        `attempt` is its job's, so the status event's own tries go in a header.
+        """
+        return self.task is None
 
 
 @dataclass(frozen=True)
@@ -150,13 +161,18 @@ class Topology:
         """The queues of a task service; with `retry`, also its delay queues."""
         if service not in SERVICE_TASKS:
             raise KeyError(f"unknown service {service!r}; known: {sorted(SERVICE_TASKS)}")
-        task_binding = Binding(self.events.name, self.routing_key(SERVICE_TASKS[service]))
-        return self._queues(service, task_binding, f"{self.namespace}.{service}", retry)
+        task = SERVICE_TASKS[service]
+        task_binding = Binding(self.events.name, self.routing_key(task))
+        return self._queues(service, task, task_binding, f"{self.namespace}.{service}", retry)
 
     def gateway(self, retry: RetryPolicy | None = None) -> ServiceQueues:
         """The gateway's queue of job status events, its delay queues and dead letters."""
         status_binding = Binding(self.events.name, "job.*")
-        return self._queues(GATEWAY, status_binding, f"{self.namespace}.{GATEWAY}.status", retry)
+        return self._queues(GATEWAY, None, status_binding, f"{self.namespace}.{GATEWAY}.status", retry)
+
+    def consumer(self, name: str, retry: RetryPolicy | None = None) -> ServiceQueues:
+        """The queues of the consumer called `name`: a task service, or the gateway (KeyError for neither)."""
+        return self.gateway(retry) if name == GATEWAY else self.service(name, retry)
 
     def every_queue(self, retry: RetryPolicy | None = None) -> tuple[Queue, ...]:
         """All queues of every consumer; delay queues only for a `retry` policy
@@ -164,9 +180,12 @@ class Topology:
         owners = [self.service(name, retry) for name in SERVICE_TASKS] + [self.gateway(retry)]
         return tuple(queue for owner in owners for queue in owner.all())
 
-    def _queues(self, owner: str, binding: Binding, work_name: str, retry: RetryPolicy | None) -> ServiceQueues:
+    def _queues(
+        self, owner: str, task: TaskType | None, binding: Binding, work_name: str, retry: RetryPolicy | None
+    ) -> ServiceQueues:
         delays = {seconds: self._delay_queue(work_name, seconds) for seconds in (retry.delays() if retry else ())}
-        return ServiceQueues(owner, self._work_queue(owner, binding, work_name), delays, self._dead_queue(owner))
+        work = self._work_queue(owner, binding, work_name)
+        return ServiceQueues(owner, task, work, delays, self._dead_queue(owner))
 
     def _work_queue(self, owner: str, binding: Binding, name: str) -> Queue:
         return Queue(

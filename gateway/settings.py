@@ -1,4 +1,9 @@
-"""The gateway's settings: the shared broker and storage settings, plus HTTP and the job store."""
+"""The gateway's settings: the shared broker and storage settings, plus HTTP and the job store.
+
+The gateway consumes status events with its own prefetch (STATUS_PREFETCH) and
+keeps no inbox and no separate health server, so it takes none of a task
+service's settings (`runtime.settings.ServiceSettings`).
+"""
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -6,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts.permissions import status_publishers
 from contracts.topology import SERVICE_TASKS
 from runtime.safety import secret_problem, url_credentials_problem
-from runtime.settings import ServiceSettings
+from runtime.settings import BrokerSettings
 from storage import StorageSettings
 
 # Short enough to type, long enough that guessing one over HTTP is hopeless.
@@ -17,7 +22,7 @@ def _split(keys: str) -> list[str]:
     return [key.strip() for key in keys.split(",") if key.strip()]
 
 
-class GatewaySettings(ServiceSettings, StorageSettings):
+class GatewaySettings(BrokerSettings, StorageSettings):
     # API_KEYS and AMQP_URL are secrets: an error names the setting, and never repeats its value.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 

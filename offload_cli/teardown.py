@@ -28,9 +28,9 @@ def teardown(
         import aio_pika
         from pydantic import ValidationError
 
-        from runtime.settings import ServiceSettings
+        from runtime.settings import BrokerSettings
     try:
-        settings = ServiceSettings(offload_namespace=namespace)
+        settings = BrokerSettings(offload_namespace=namespace)
     except ValidationError as error:
         fail(f"invalid settings: {error.errors(include_url=False)[0]['msg']}")
     topology = Topology(namespace=namespace, delivery_limit=settings.delivery_limit)

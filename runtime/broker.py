@@ -32,7 +32,7 @@ from contracts import headers
 from contracts.events import Envelope
 from contracts.headers import CONTENT_TYPE
 from contracts.topology import Exchange, Queue, Topology
-from runtime.settings import ServiceSettings
+from runtime.settings import BrokerSettings
 
 log = structlog.get_logger("offload.broker")
 
@@ -80,7 +80,7 @@ class Broker:
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
 
     @classmethod
-    def from_settings(cls, settings: ServiceSettings, name: str) -> Broker:
+    def from_settings(cls, settings: BrokerSettings, name: str) -> Broker:
         """The broker as a process's settings describe it; `name` shows in RabbitMQ's connection list."""
         return cls(
             settings.amqp_url.get_secret_value(),

@@ -27,7 +27,7 @@ from runtime.ports import listen
 from runtime.probe import ProbeServer, probe_app
 from runtime.reporting import JobEvents
 from runtime.settings import ServiceSettings
-from runtime.tries import TriesInBody
+from runtime.tries import tries_of
 
 log = structlog.get_logger("offload.service")
 
@@ -75,7 +75,7 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
             TASK_EVENTS[task_type],
             handler,
             reporter=JobEvents(broker, task_type, service.name),
-            tries=TriesInBody(),
+            tries=tries_of(queues),
             retry=settings.retry_policy,
             prefetch=settings.prefetch,
             max_message_bytes=settings.max_message_bytes,

@@ -1,10 +1,14 @@
-"""Settings every process shares: where the broker is and how to talk to it.
+"""Settings every process shares, and those only a task service has.
 
-Each service subclasses `ServiceSettings` with its own fields; values come from
-the environment (or a `.env` file), never from code. With ENVIRONMENT=production
-a process refuses to start on a development default (guest on the broker, a
-`dev-` password, an open API): each settings class lists its own such problems
-in `production_problems`.
+`BrokerSettings` is what any Offload process needs to work with the broker:
+where it is, how to talk to it, how consumed messages are retried, and how
+the process logs. `ServiceSettings` adds what a task service alone has: its
+prefetch, its inbox of finished messages and its health server. Each process
+subclasses one of them with its own fields; values come from the environment
+(or a `.env` file), never from code. With ENVIRONMENT=production a process
+refuses to start on a development default (guest on the broker, a `dev-`
+password, an open API): each settings class lists its own such problems in
+`production_problems`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from runtime.safety import url_credentials_problem
 Environment = Literal["development", "production"]
 
 
-class ServiceSettings(BaseSettings):
+class BrokerSettings(BaseSettings):
+    """The broker, how to reach it and retry on it, and the process's logs: what every process needs."""
+
     # AMQP_URL and the services' secrets: an error names the setting, and never repeats its value.
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
@@ -45,7 +51,6 @@ class ServiceSettings(BaseSettings):
     )
     amqp_heartbeat: int = Field(15, ge=1, description="Seconds; a dead link is noticed within ~3x this.")
     publish_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a publisher confirm.")
-    prefetch: int = Field(16, ge=1, le=10_000, description="Messages a consumer works on at once.")
     # Bounded like the messages they produce: a retry is always a valid message.
     retry_max_attempts: int = Field(5, ge=1, le=MAX_ATTEMPT, description="Attempts before a job is dead-lettered.")
     retry_first_delay: float = Field(1.0, gt=0, le=MAX_RETRY_SECONDS, description="Seconds before the second attempt.")
@@ -54,20 +59,14 @@ class ServiceSettings(BaseSettings):
         300.0, gt=0, le=MAX_RETRY_SECONDS, description="Upper bound on any one delay, seconds."
     )
     max_message_bytes: int = Field(MAX_MESSAGE_BYTES, ge=1024, description="Larger messages are dead-lettered.")
-    shutdown_grace: float = Field(30.0, ge=0, description="Seconds in-flight jobs get to finish on SIGTERM.")
-    inbox_url: str | None = Field(
-        None,
-        description="Where the service records finished messages (SQLAlchemy URL); "
-        "default: a SQLite file var/<namespace>-<service>-inbox.db.",
+    shutdown_grace: float = Field(
+        30.0, ge=0, description="Seconds in-flight messages (jobs, status events) get to finish on SIGTERM."
     )
-    inbox_retention_days: float = Field(7, gt=0, description="How long finished message ids are remembered.")
-    health_port: int | None = Field(None, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
-    health_host: str = "0.0.0.0"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")
-    def _safe_outside_development(self) -> ServiceSettings:
+    def _safe_outside_development(self) -> BrokerSettings:
         if self.environment != "development":
             problems = self.production_problems()
             if problems:
@@ -76,18 +75,12 @@ class ServiceSettings(BaseSettings):
 
     def production_problems(self) -> list[str]:
         """Settings unfit for production, named but never quoted; subclasses add their own."""
-        problems = [
-            url_credentials_problem("AMQP_URL", self.amqp_url.get_secret_value(), default_user="guest"),
-            url_credentials_problem("INBOX_URL", self.inbox_url) if self.inbox_url else None,
-        ]
-        return [problem for problem in problems if problem is not None]
+        problem = url_credentials_problem("AMQP_URL", self.amqp_url.get_secret_value(), default_user="guest")
+        return [problem] if problem is not None else []
 
     @property
     def topology(self) -> Topology:
         return Topology(namespace=self.offload_namespace, delivery_limit=self.delivery_limit)
-
-    def inbox_url_for(self, service: str) -> str:
-        return self.inbox_url or f"sqlite+aiosqlite:///var/{self.offload_namespace}-{service}-inbox.db"
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -97,3 +90,26 @@ class ServiceSettings(BaseSettings):
             multiplier=self.retry_multiplier,
             max_delay=self.retry_max_delay,
         )
+
+
+class ServiceSettings(BrokerSettings):
+    """A task service's settings: the broker's, plus how it consumes, where its inbox is, its health server."""
+
+    prefetch: int = Field(16, ge=1, le=10_000, description="Messages a consumer works on at once.")
+    inbox_url: str | None = Field(
+        None,
+        description="Where the service records finished messages (SQLAlchemy URL); "
+        "default: a SQLite file var/<namespace>-<service>-inbox.db.",
+    )
+    inbox_retention_days: float = Field(7, gt=0, description="How long finished message ids are remembered.")
+    health_port: int | None = Field(None, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
+    health_host: str = "0.0.0.0"
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.inbox_url and (problem := url_credentials_problem("INBOX_URL", self.inbox_url)):
+            problems.append(problem)
+        return problems
+
+    def inbox_url_for(self, service: str) -> str:
+        return self.inbox_url or f"sqlite+aiosqlite:///var/{self.offload_namespace}-{service}-inbox.db"

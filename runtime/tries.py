@@ -4,7 +4,8 @@ A task event counts its own tries in `attempt`: a retry is a new body. A
 status event's `attempt` is a fact about its job, not about the event, so the
 gateway counts a status event's tries in the `x-offload-attempt` header and
 passes its body on untouched. Each way also knows how a replay from the
-dead-letter queue turns a message back into a first try.
+dead-letter queue turns a message back into a first try. Which way a queue's
+consumer counts is a property of its queues (`ServiceQueues.tries_in_header`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from contracts import headers
 from contracts.events import Envelope
 from contracts.headers import DeliveryHeaders
-from contracts.topology import GATEWAY
+from contracts.topology import ServiceQueues
 from runtime.decode import parse_json
 
 Headers = dict[str, Any]
@@ -63,9 +64,9 @@ class TriesInHeader:
         return body, _without_header_count(carried)
 
 
-def tries_of(service: str) -> Tries:
-    """How the consumer of `service`'s queue counts tries: the gateway's consumes status events."""
-    return TriesInHeader() if service == GATEWAY else TriesInBody()
+def tries_of(queues: ServiceQueues) -> Tries:
+    """How the consumer of `queues` counts tries, as its queues say."""
+    return TriesInHeader() if queues.tries_in_header else TriesInBody()
 
 
 def _without_header_count(carried: Mapping[str, Any]) -> Headers:

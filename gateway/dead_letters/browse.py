@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 
-from contracts.topology import GATEWAY, SERVICE_TASKS, Queue, Topology
+from contracts.topology import GATEWAY, SERVICE_TASKS, Queue, ServiceQueues, Topology
 from runtime.broker import Broker
 
 # Whose dead letters there are: every service's, and the gateway's.
@@ -36,12 +36,16 @@ class BrokerUnavailable(Exception):
     """The broker could not be reached, or dropped the connection mid-way."""
 
 
+def consumer_queues(topology: Topology, service: str) -> ServiceQueues:
+    """The queues of `service` (a task service or the gateway), whose dead letters are browsed."""
+    try:
+        return topology.consumer(service)
+    except KeyError:
+        raise UnknownService(service) from None
+
+
 def dead_letter_queue(topology: Topology, service: str) -> Queue:
-    if service == GATEWAY:
-        return topology.gateway().dead
-    if service not in SERVICE_TASKS:
-        raise UnknownService(service)
-    return topology.service(service).dead
+    return consumer_queues(topology, service).dead
 
 
 class Browse:

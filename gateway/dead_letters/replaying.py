@@ -22,8 +22,8 @@ from contracts import headers as header
 from contracts.bounds import MAX_REPLAYS
 from contracts.events import TaskType
 from contracts.failures import FAILURE_HEADERS
-from contracts.topology import GATEWAY, SERVICE_TASKS, Topology
-from gateway.dead_letters.browse import BROKER_ERRORS, browsing, dead_letter_queue
+from contracts.topology import GATEWAY, ServiceQueues, Topology
+from gateway.dead_letters.browse import BROKER_ERRORS, browsing, consumer_queues
 from gateway.dead_letters.letters import DeadLetter, canonical_id
 from runtime.broker import Broker, PublishError
 from runtime.tries import tries_of
@@ -71,7 +71,7 @@ async def replay(
     it, the count in the dead letter's header goes on, which the store will not
     believe: only for tests of the queues themselves.
     """
-    spec = dead_letter_queue(broker.topology, service)
+    queues = consumer_queues(broker.topology, service)
     wanted = {canonical_id(message_id) for message_id in message_ids} if message_ids is not None else None
     report = ReplayReport()
 
@@ -89,7 +89,7 @@ async def replay(
     # others, and is left for the next run rather than replayed twice.
     replayed_here: set[str] = set()
     examined = 0
-    async with browsing(broker, spec) as browse:
+    async with browsing(broker, queues.dead) as browse:
         # Until nothing is left to take, not for the depth the queue reported:
         # right after another browse, a quorum queue counts the messages it was
         # handed back a moment late, and a count would leave some unexamined.
@@ -107,7 +107,7 @@ async def replay(
                     # Held unacked until `browsing` hands it back with the rest.
                     report.skipped += 1
                     continue
-                if not await _replay_one(broker, service, message, letter, report, count_replay):
+                if not await _replay_one(broker, queues, message, letter, report, count_replay):
                     report.unexamined = max(browse.depth - examined, 0)
                     break
                 replayed_here.add(identity)
@@ -121,7 +121,7 @@ async def replay(
 
 async def _replay_one(
     broker: Broker,
-    service: str,
+    queues: ServiceQueues,
     message: AbstractIncomingMessage,
     letter: DeadLetter,
     report: ReplayReport,
@@ -137,7 +137,7 @@ async def _replay_one(
     # between leaves both (never neither); the copy keeps the message
     # id, so the service's inbox skips it if the other one succeeded.
     try:
-        await _republish(broker, service, message, letter, count_replay)
+        await _republish(broker, queues, message, letter, count_replay)
     except PublishError as error:
         report.not_replayed.append(NotReplayed(message_id=letter.message_id, why=str(error)))
         report.failed = f"could not republish {letter.message_id}: {error}"
@@ -157,7 +157,7 @@ async def _replay_one(
 
 async def _republish(
     broker: Broker,
-    service: str,
+    queues: ServiceQueues,
     message: AbstractIncomingMessage,
     letter: DeadLetter,
     count_replay: ReplayCounter | None,
@@ -167,19 +167,19 @@ async def _republish(
         for name, value in (message.headers or {}).items()
         if name.startswith(OFFLOAD_HEADER_PREFIX) and name not in DROPPED_BY_REPLAY
     }
-    carried[header.REPLAYS] = await _replay_number(service, letter, count_replay)
-    if service == GATEWAY:
+    carried[header.REPLAYS] = await _replay_number(queues, letter, count_replay)
+    if queues.service == GATEWAY:
         # A status event republished by the gateway carries the gateway's user_id;
         # the header says which service user published it (see Broker.publisher_of).
         carried[header.PUBLISHED_BY] = broker.publisher_of(message) or ""
     else:
         carried.pop(header.PUBLISHED_BY, None)
     # A fresh first try, with its full retries again, counted as its consumer counts them.
-    body, carried = tries_of(service).first_try(message.body, carried)
+    body, carried = tries_of(queues).first_try(message.body, carried)
     await broker.publish_body(
         body,
         exchange=broker.topology.events.name,
-        routing_key=_replay_routing_key(broker.topology, service, letter),
+        routing_key=_replay_routing_key(broker.topology, queues, letter),
         message_id=letter.message_id,  # the property says what the body does
         message_type=message.type,
         content_type=message.content_type,
@@ -187,19 +187,19 @@ async def _republish(
     )
 
 
-async def _replay_number(service: str, letter: DeadLetter, count_replay: ReplayCounter | None) -> int:
+async def _replay_number(queues: ServiceQueues, letter: DeadLetter, count_replay: ReplayCounter | None) -> int:
     """Which replay of its job this is: counted by the job store, not taken from the header."""
-    if count_replay is None or service == GATEWAY or letter.job_id is None:
-        # A status event is not a replay of its job; a body without a job id
-        # is invalid and will be dead-lettered again.
+    if count_replay is None or queues.task is None or letter.job_id is None:
+        # Only a task is its job: a status event is not a replay of its job,
+        # and a body without a job id is invalid and will be dead-lettered again.
         return letter.replays + 1
-    return await count_replay(letter.job_id, SERVICE_TASKS[service])
+    return await count_replay(letter.job_id, queues.task)
 
 
-def _replay_routing_key(topology: Topology, service: str, letter: DeadLetter) -> str:
-    # A task service has exactly one routing key. Taking it from the topology
+def _replay_routing_key(topology: Topology, queues: ServiceQueues, letter: DeadLetter) -> str:
+    # A task queue carries exactly one routing key. Taking it from the topology
     # also covers a message that went through a delay queue and then hit the
     # delivery limit: its x-death names the queue, not the original key.
-    if service in SERVICE_TASKS:
-        return topology.routing_key(SERVICE_TASKS[service])
+    if queues.task is not None:
+        return topology.routing_key(queues.task)
     return letter.routing_key or ""

@@ -2,16 +2,11 @@
 
 Inline records are checked here, where their columns are known: an unknown
 column or a type mismatch is a 422 naming the operation. A large batch is
-written to storage as JSON lines and passed by reference, so the message
-stays small. (The check is plain Python: the gateway does not install pandas.)
+then spilled to storage (`gateway.spilling`), so the message stays small.
+(The check is plain Python: the gateway does not install pandas.)
 """
 
 from __future__ import annotations
-
-import asyncio
-import hashlib
-import json
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
@@ -20,9 +15,10 @@ from pydantic import ConfigDict
 from contracts.events import Analysis, TaskType
 from contracts.pipeline_check import PipelineInvalid, check_pipeline, schema_of_records
 from gateway.json_bodies import StrictJsonRoute
+from gateway.routes.accepting import RESPONSES, STRICT, Accepted, IdempotencyKey, accept, not_accepted
 from gateway.routes.deps import GatewayDep
-from gateway.routes.tasks import RESPONSES, STRICT, Accepted, IdempotencyKey, accept, not_accepted
-from storage import Storage, StorageUnavailable
+from gateway.spilling import spill_large_records
+from storage import StorageUnavailable
 
 router = APIRouter(prefix="/v1", tags=["tasks"], route_class=StrictJsonRoute)
 
@@ -30,7 +26,6 @@ router = APIRouter(prefix="/v1", tags=["tasks"], route_class=StrictJsonRoute)
 # inline. A route's limit is fixed when the module loads, so this one is a
 # constant; the record count is the configurable cap.
 INLINE_BODY_LIMIT = 64 * 1024 * 1024
-SPILLED_RECORDS = "analytics/inputs"
 
 ANALYTICS_RESPONSES = {
     **RESPONSES,
@@ -70,7 +65,10 @@ async def run_analysis(body: AnalysisRequest, gateway: GatewayDep, key: Idempote
                 "store them as a CSV or Parquet dataset and pass its path as 'dataset'",
             )
         refuse_misfit_pipeline(body)
-        body = await spill_large_records(gateway.storage, body, gateway.settings.inline_records_spill_bytes)
+        try:
+            body = await spill_large_records(gateway.storage, body, gateway.settings.inline_records_spill_bytes)
+        except StorageUnavailable as error:
+            raise not_accepted(f"could not store the records: {error}") from error
     return await accept(gateway, TaskType.analysis, body, key)
 
 
@@ -86,26 +84,3 @@ def refuse_misfit_pipeline(body: Analysis) -> None:
             }
         ]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from error
-
-
-async def spill_large_records(storage: Storage, body: AnalysisRequest, limit: int) -> AnalysisRequest:
-    """The same request with its records in storage when they are over `limit` bytes as JSON."""
-    lines = await asyncio.to_thread(_json_lines, body.records or [])
-    if len(lines) <= limit:
-        return body
-    # Named by content: a retried request (Idempotency-Key) becomes the very same event.
-    key = f"{SPILLED_RECORDS}/{hashlib.sha256(lines).hexdigest()}.jsonl"
-    try:
-        await asyncio.to_thread(_store, storage, key, lines)
-    except StorageUnavailable as error:
-        raise not_accepted(f"could not store the records: {error}") from error
-    return AnalysisRequest.model_construct(records=None, dataset=key, operations=body.operations)
-
-
-def _json_lines(records: list[dict[str, Any]]) -> bytes:
-    return b"\n".join(json.dumps(record, separators=(",", ":")).encode() for record in records)
-
-
-def _store(storage: Storage, key: str, data: bytes) -> None:
-    with storage.translate_errors(key), storage.open_write(key) as file:
-        file.write(data)

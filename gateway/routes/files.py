@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -12,8 +11,18 @@ from pydantic import ConfigDict, ValidationError
 
 from contracts.events import FileProcessing, TaskType
 from gateway.json_bodies import StrictJsonRoute
+from gateway.routes.accepting import (
+    RESPONSES,
+    STRICT,
+    Accepted,
+    IdempotencyKey,
+    accept,
+    accepted,
+    not_accepted,
+    refusals_answered,
+)
 from gateway.routes.deps import GatewayDep
-from gateway.routes.tasks import RESPONSES, STRICT, Accepted, IdempotencyKey, accept, not_accepted
+from gateway.upload_jobs import accept_upload
 from gateway.uploads import UploadRefused, receive_upload
 from storage import StorageUnavailable
 
@@ -83,18 +92,9 @@ async def upload_file(
         raise HTTPException(refused.status_code, detail=refused.detail) from None
     except StorageUnavailable as error:
         raise not_accepted(f"could not store the file: {error}") from error
-    body = FileProcessing(source=upload.key, operations=wanted)
-    # The stored copy has a fresh name each time; the same file under the same
-    # name with the same operations is the same request.
-    identity = f"{upload.sha256}\n{upload.filename}\n{','.join(wanted)}".encode()
-    try:
-        response = await accept(gateway, TaskType.file, body, key, identity=identity)
-    except HTTPException:
-        await asyncio.to_thread(gateway.storage.delete, upload.key)
-        raise
-    if response.headers.get("Idempotent-Replayed"):
-        await asyncio.to_thread(gateway.storage.delete, upload.key)  # the first request's copy is the one used
-    return response
+    with refusals_answered(key):
+        receipt = await accept_upload(gateway.intake, gateway.storage, upload, wanted, key)
+    return accepted(receipt)
 
 
 def _operations(listed: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.events import TASK_EVENTS
-from contracts.topology import SERVICE_TASKS, RetryPolicy, Topology
+from contracts.topology import GATEWAY, SERVICE_TASKS, RetryPolicy, Topology
 
 RETRY = RetryPolicy(max_attempts=5, first_delay=1, multiplier=2, max_delay=5)
 
@@ -41,6 +41,18 @@ def test_every_work_queue_dead_letters_into_its_own_dead_letter_queue(owner):
         args["x-dead-letter-exchange"],
         args["x-dead-letter-routing-key"],
     )
+
+
+def test_a_consumer_is_found_by_name_with_the_task_its_queue_carries():
+    topology = Topology()
+    for service, task in SERVICE_TASKS.items():
+        assert topology.consumer(service, RETRY) == topology.service(service, RETRY)
+        assert topology.consumer(service).task is task and not topology.consumer(service).tries_in_header
+    # The status queue carries facts about jobs, not jobs: their tries are counted in a header.
+    assert topology.consumer(GATEWAY) == topology.gateway()
+    assert topology.consumer(GATEWAY).task is None and topology.consumer(GATEWAY).tries_in_header
+    with pytest.raises(KeyError):
+        topology.consumer("fax")
 
 
 def test_delay_queues_hand_messages_back_to_their_work_queue_after_their_ttl():

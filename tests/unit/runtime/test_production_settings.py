@@ -10,20 +10,22 @@ from email_service.settings import EmailSettings
 from file_service.settings import FileSettings
 from gateway.settings import GatewaySettings
 from notify_service.settings import NotifySettings
-from runtime.settings import ServiceSettings
+from runtime.settings import BrokerSettings, ServiceSettings
 
 GOOD_AMQP = "amqp://email-service:Zq8v3LrT0pX1@broker.internal:5672/"
 GOOD_KEY = "k3y-Us7Wm1Qe9Rt4Yp2Lx8"
-ALL_SETTINGS = [ServiceSettings, GatewaySettings, EmailSettings, FileSettings, NotifySettings, AnalyticsSettings]
+# The task services', with an inbox each; the gateway keeps none.
+SERVICE_SETTINGS = [ServiceSettings, EmailSettings, FileSettings, NotifySettings, AnalyticsSettings]
+ALL_SETTINGS = [BrokerSettings, GatewaySettings, *SERVICE_SETTINGS]
 
 
-def production(settings: type[ServiceSettings], **fields):
+def production(settings: type[BrokerSettings], **fields):
     if settings is GatewaySettings:
         fields.setdefault("api_keys", GOOD_KEY)
     return settings(_env_file=None, environment="production", amqp_url=fields.pop("amqp_url", GOOD_AMQP), **fields)
 
 
-def refused(settings: type[ServiceSettings], secret: str, **fields) -> str:
+def refused(settings: type[BrokerSettings], secret: str, **fields) -> str:
     """The error production gives, checked not to quote `secret`."""
     with pytest.raises(ValidationError) as caught:
         production(settings, **fields)
@@ -65,10 +67,21 @@ def test_production_refuses_development_broker_credentials(settings, url, secret
     assert "AMQP_URL" in refused(settings, secret, amqp_url=url)
 
 
-@pytest.mark.parametrize("settings", ALL_SETTINGS)
+@pytest.mark.parametrize("settings", SERVICE_SETTINGS)
 def test_production_refuses_a_default_inbox_password(settings):
     text = refused(settings, "dev-inbox", inbox_url="postgresql+asyncpg://svc:dev-inbox@db/offload")
     assert "INBOX_URL" in text
+
+
+def test_the_gateway_takes_none_of_a_task_services_settings(monkeypatch):
+    # A shared .env or compose anchor may hand them to the gateway: they are not its own, so ignored.
+    monkeypatch.setenv("INBOX_URL", "postgresql+asyncpg://svc:dev-inbox@db/offload")
+    monkeypatch.setenv("PREFETCH", "not a number")
+    gateway = production(GatewaySettings)
+    only_services = ServiceSettings.model_fields.keys() - BrokerSettings.model_fields.keys()
+    assert only_services == {"prefetch", "inbox_url", "inbox_retention_days", "health_port", "health_host"}
+    assert gateway.environment == "production"
+    assert not only_services & GatewaySettings.model_fields.keys()
 
 
 def test_the_gateway_refuses_an_open_api_in_production():

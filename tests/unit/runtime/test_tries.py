@@ -7,7 +7,7 @@ import json
 from contracts import headers
 from contracts.events import EmailRequested, JobStarted
 from contracts.headers import DeliveryHeaders
-from contracts.topology import GATEWAY, SERVICE_TASKS
+from contracts.topology import SERVICE_TASKS, Topology
 from runtime.tries import TriesInBody, TriesInHeader, tries_of
 
 
@@ -48,5 +48,6 @@ def test_a_replay_is_a_first_try_either_way():
 
 
 def test_only_the_gateway_counts_tries_in_a_header():
-    assert isinstance(tries_of(GATEWAY), TriesInHeader)
-    assert all(isinstance(tries_of(service), TriesInBody) for service in SERVICE_TASKS)
+    topology = Topology()
+    assert isinstance(tries_of(topology.gateway()), TriesInHeader)
+    assert all(isinstance(tries_of(topology.service(service)), TriesInBody) for service in SERVICE_TASKS)
