@@ -81,7 +81,7 @@ PEERS = (
         "Celery",
         "bench.peers.celery_app",
         WORKER_PROCESSES,
-        f"{PREFETCH} for the worker (prefetch multiplier {PREFETCH // WORKER_PROCESSES} x {WORKER_PROCESSES} processes)",
+        f"{PREFETCH} for the worker (multiplier {PREFETCH // WORKER_PROCESSES} x {WORKER_PROCESSES} processes)",
         ("celery", "kombu"),
         lambda: [
             _script("celery"),
@@ -129,14 +129,14 @@ def _versions(peer: Peer) -> dict[str, str | None]:
 
 async def _prefill(peer: Peer, settings: PeerSettings, count: int, log_path: Path) -> None:
     """Queue `count` jobs with the library's own client, and wait until the broker holds them all."""
-    workers = ProcessGroup([sys.executable, "-m", peer.app, "prefill", str(count)], settings.env(), log_path).start()
+    filling = ProcessGroup([sys.executable, "-m", peer.app, "prefill", str(count)], settings.env(), log_path).start()
     deadline = time.monotonic() + PREFILL_TIMEOUT
-    while workers.exit_code() is None and time.monotonic() < deadline:
+    while filling.exit_code() is None and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    code = workers.exit_code()
-    await asyncio.to_thread(workers.stop)
+    code = filling.exit_code()
+    await asyncio.to_thread(filling.stop)
     if code != 0:
-        raise RuntimeError(f"{peer.name} prefill failed ({code}):\n{workers.output_tail()}")
+        raise RuntimeError(f"{peer.name} prefill failed ({code}):\n{filling.output_tail()}")
     connection = await aio_pika.connect(settings.amqp_url)
     try:
         deadline = time.monotonic() + QUEUED_TIMEOUT

@@ -11,7 +11,7 @@ from bench.peers.workers import ProcessGroup, group_members
 # A parent that exits on SIGTERM, with a child that ignores SIGTERM and would run on.
 PARENT_AND_STUBBORN_CHILD = """
 import subprocess, sys, time
-stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('child up', flush=True); time.sleep(600)"
+stubborn = "import signal as s, time; s.signal(s.SIGTERM, s.SIG_IGN); print('up', flush=True); time.sleep(600)"
 child = subprocess.Popen([sys.executable, "-c", stubborn])
 print(child.pid, flush=True)
 time.sleep(600)
