@@ -32,7 +32,7 @@ HOW = f"{SERVICE_PROCESSES} copies of bench.noop_service (competing consumers; n
 # Seconds between two reads of the store's count of succeeded jobs.
 LOOK_EVERY = 0.05
 # Seconds the services get to start their first job, then to see every job succeeded.
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
 BUDGET = 180.0
 
 

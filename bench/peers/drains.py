@@ -14,6 +14,7 @@ finished within the budget is reported at its rate so far.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import time
 import traceback
@@ -43,8 +44,9 @@ QUEUED_TIMEOUT = 30.0
 
 
 def _script(name: str) -> str:
-    """A console script installed next to this Python (the venv's `taskiq`, `celery`, ...)."""
-    return str(Path(sys.executable).parent / name)
+    """A console script installed next to this Python (the venv's `taskiq`, `celery`, ...), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name) or name
 
 
 @dataclass(frozen=True)
