@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 DEPS := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 RUNTIME := $(VENV)/.installed-run-$(DEPS)
 TESTING := $(VENV)/.installed-test-$(DEPS)
+BENCHING := $(VENV)/.installed-bench-$(DEPS)
 # `make run` needs every service and the mail sink, not the test tools.
 RUN_EXTRAS := gateway,postgres,email,files,notify,analytics,dev
 PIP := $(BIN)/python -m pip install --progress-bar on -c constraints.txt
@@ -29,6 +30,11 @@ $(TESTING): $(RUNTIME)
 	$(PIP) -e ".[test]"
 	rm -f $(VENV)/.installed-test-* && touch $@
 
+# The benchmark's peers (taskiq, celery, faststream) come with the `bench` extra.
+$(BENCHING): $(TESTING)
+	$(PIP) -e ".[test,bench]"
+	rm -f $(VENV)/.installed-bench-* && touch $@
+
 ## Start the whole system: gateway on :8000, every service, and a mail sink writing to ./var/mail.
 ## Each process logs in as its role's broker user (devtools/broker_users.py creates them).
 run: $(RUNTIME)
@@ -41,8 +47,8 @@ run: $(RUNTIME)
 test: $(TESTING)
 	. devtools/broker-env.sh && . devtools/postgres-env.sh && $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-## Measure throughput and latency (see bench/README.md).
-bench: $(TESTING)
+## Measure throughput and latency, next to Taskiq, Celery and FastStream (see bench/README.md).
+bench: $(BENCHING)
 	. devtools/broker-env.sh && $(BIN)/python -m bench
 
 clean:

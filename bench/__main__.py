@@ -15,19 +15,29 @@ from typing import Any
 
 import uvloop
 
-from bench import chaos, drain, http_accept, latency
+from bench import chaos, drain, end_to_end, http_accept, latency, peers
+from bench.peers import compare, drains
 from bench.system import machine_facts
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 PREFETCHES = (16, 100)
 GOALS = {"a": 0.50, "b": 0.60}
+# chaos runs for minutes, so only when asked for: --only chaos.
+DEFAULT = ("a", "b", "c", "d", "peers")
+MEASUREMENTS = (*DEFAULT, "chaos")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default="a,b,c", help="comma-separated measurements to run (default: a,b,c)")
+    parser.add_argument(
+        "--only",
+        default=",".join(DEFAULT),
+        help=f"comma-separated measurements to run, of {', '.join(MEASUREMENTS)} (default: {','.join(DEFAULT)})",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds of load for (a) and (c) (default: 10)")
-    parser.add_argument("--messages", type=int, default=20_000, help="messages drained in (b) (default: 20000)")
+    parser.add_argument(
+        "--messages", type=int, default=20_000, help="messages drained in (b), (d) and by each peer (default: 20000)"
+    )
     parser.add_argument(
         "--rate",
         type=int,
@@ -48,9 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.only = {name.strip() for name in args.only.split(",") if name.strip()}
-    # chaos runs for minutes, so only when asked for: --only chaos.
-    if not args.only <= {"a", "b", "c", "chaos"}:
-        parser.error(f"--only takes a, b, c and chaos, not {sorted(args.only - {'a', 'b', 'c', 'chaos'})}")
+    if not args.only <= set(MEASUREMENTS):
+        parser.error(f"--only takes {', '.join(MEASUREMENTS)}, not {sorted(args.only - set(MEASUREMENTS))}")
     return args
 
 
@@ -83,6 +92,16 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             )
     if "c" in args.only:
         results["c"] = _attempt("(c) latency", lambda: latency.measure(args.duration, work_dir, rate=args.rate))
+    if "d" in args.only:
+        results["d"] = _attempt("(d) drain end to end", lambda: end_to_end.measure(args.messages, work_dir))
+    if "peers" in args.only:
+        missing = peers.missing_libraries()
+        if missing:
+            skipped = f"{', '.join(missing)} not installed; install them with: {peers.INSTALL}"
+            print(f"peers skipped: {skipped}", file=sys.stderr)
+            results["peers"] = {"skipped": skipped}
+        else:
+            results["peers"] = _attempt("peers", lambda: drains.measure(args.messages, work_dir))
     if "chaos" in args.only:
         results["chaos"] = _attempt("chaos", lambda: chaos.measure(args.chaos_minutes, args.rate, args.kill_every))
     return results
@@ -113,8 +132,70 @@ def _goal(ratio: float, goal: float) -> str:
     return f">= {goal:.2f}  {'ok' if ratio >= goal else 'MISSED'}"
 
 
+Row = tuple[str, str, str, str, str]
+
+
+def _end_to_end(d: dict[str, Any], rows: list[Row], notes: list[str]) -> None:
+    label = "(d) drain end to end, msg/s"
+    if "msg_per_s" not in d:
+        rows.append((label, _problem(d), "", "", ""))
+        return
+    parameters = d["parameters"]
+    done = f"{d['succeeded']:,}/{parameters['messages']:,} succeeded in the store in {d['seconds']:.1f} s"
+    if not d["drained"]:
+        done += f" (budget of {parameters['budget_s']:g} s spent)"
+    rows.append((label, _num(d["msg_per_s"]), "-", "", ""))
+    notes.append(
+        f"(d) {parameters['how']}, inbox {parameters['inbox']}, prefetch {parameters['prefetch']}, gateway with "
+        f"{parameters['store']}: {done}; the handlers had started all jobs after {d['handlers_done_after_s']:.1f} s; "
+        f"redelivered starts {d['redelivered_starts']}"
+    )
+
+
+def _peers(results: dict[str, Any], rows: list[Row], notes: list[str]) -> None:
+    measured = results["peers"]
+    if "skipped" in measured:
+        notes.append(f"peers: skipped: {measured['skipped']}")
+        return
+    if "error" in measured:
+        rows.append(("peers", _problem(measured), "", "", ""))
+        return
+    count = measured["parameters"]["messages"]
+    notes.append(
+        f"peers: {count:,} no-op jobs each, one quorum queue per peer in a vhost of the run's own; each handler "
+        f"appends a byte to a file per job, and the clock runs between two looks at its size "
+        f"(every {measured['parameters']['look_every_s'] * 1000:g} ms), from the first that finds a job handled "
+        f"to the first that finds all; ratio = offload / peer"
+    )
+    for comparison in compare.compare(results):
+        peer = measured["peers"][comparison.peer]
+        label = f"{comparison.title}, {peer['processes']} proc, msg/s"
+        versions = " + ".join(f"{name} {version}" for name, version in peer["versions"].items())
+        if "error" in peer:
+            rows.append((label, _problem(peer), "", "", ""))
+            notes.append(f"peers: {comparison.title} ({versions}) failed: {_problem(peer)}")
+            continue
+        rows.append(
+            (
+                label,
+                f"{_num(comparison.offload_rate)} ({comparison.source})",
+                _num(comparison.peer_rate),
+                "-" if comparison.ratio is None else f"{comparison.ratio:.2f}",
+                "" if comparison.goal is None or comparison.ratio is None else _goal(comparison.ratio, comparison.goal),
+            )
+        )
+        done = f"{peer['finished']:,}/{count:,} handled in {peer['seconds']:.1f} s"
+        if not peer["drained"]:
+            done += f" (budget of {measured['parameters']['drain_budget_s']:g} s spent)"
+        notes.append(
+            f"peers: {comparison.title} ({versions}): `{peer['command']}`, prefetch {peer['prefetch']}; {done}; "
+            f"left in queue {peer['left_in_queue']}; stray processes {peer['stray_processes']}; set against "
+            f"offload's ({comparison.source}) {comparison.offload}"
+        )
+
+
 def table(results: dict[str, Any]) -> str:
-    rows = [("measure", "offload", "baseline", "ratio", "goal")]
+    rows: list[Row] = [("measure", "offload", "baseline / peer", "ratio", "goal")]
     notes: list[str] = []
     if "a" in results:
         a = results["a"]
@@ -187,6 +268,10 @@ def table(results: dict[str, Any]) -> str:
             )
         else:
             rows.append(("(c) POST -> handler start, p50/p99", _problem(c), "", "", ""))
+    if "d" in results:
+        _end_to_end(results["d"], rows, notes)
+    if "peers" in results:
+        _peers(results, rows, notes)
     if "chaos" in results:
         ch = results["chaos"]
         if "lost" in ch:
@@ -222,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(a) wrk -t{http_accept.THREADS} -c{http_accept.CONNECTIONS} -d{args.duration}s --latency after a "
         f"{http_accept.WARM_UP_SECONDS} s warm-up; (b) prefetch {', '.join(map(str, PREFETCHES))}, quorum queues, "
         f"{drain.DRAIN_BUDGET:g} s budget per consumer; "
-        f"(c) {args.rate} req/s, start timeout {latency.START_TIMEOUT:g} s"
+        f"(c) {args.rate} req/s, start timeout {latency.START_TIMEOUT:g} s; "
+        f"(d) {end_to_end.SERVICE_PROCESSES} service processes, {end_to_end.BUDGET:g} s budget; "
+        f"peers prefetch {compare.PREFETCH}, {drains.DRAIN_BUDGET:g} s budget each"
     )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
@@ -243,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
-    measured = [results.get("a", {}), results.get("c", {}), results.get("chaos", {}), *results.get("b", {}).values()]
+    measured = [results.get(name, {}) for name in ("a", "c", "d", "peers", "chaos")]
+    measured += [*results.get("b", {}).values(), *results.get("peers", {}).get("peers", {}).values()]
     failed = any("error" in result for result in measured)
     return 1 if failed else 0
 

@@ -66,7 +66,7 @@ def _outcome(first: float | None, finished: int, expected: int) -> dict[str, Any
     }
 
 
-async def _prefill(settings: ServiceSettings, queues: list[Queue], count: int, exchange: str, routing_key: str) -> None:
+async def prefill(settings: ServiceSettings, queues: list[Queue], count: int, exchange: str, routing_key: str) -> None:
     """Declare `queues` and publish `count` persistent emails through the runtime's own Broker."""
     broker = Broker(settings.amqp_url.get_secret_value(), settings.topology, name="offload-bench-prefill")
     await broker.connect()
@@ -116,7 +116,7 @@ async def _drain_runtime(settings: ServiceSettings, count: int) -> dict[str, Any
     status = topology.gateway(retry)
     # Published as the gateway does: on the events exchange, routed by the event type.
     routing_key = topology.routing_key(TaskType.email)
-    await _prefill(settings, [*work.all(), *status.all()], count, topology.events.name, routing_key)
+    await prefill(settings, [*work.all(), *status.all()], count, topology.events.name, routing_key)
 
     handled = Tally(count)
 
@@ -163,7 +163,7 @@ def _twin(settings: ServiceSettings) -> Queue:
 
 async def _drain_raw(settings: ServiceSettings, count: int) -> dict[str, Any]:
     twin = _twin(settings)
-    await _prefill(settings, [twin], count, "", twin.name)
+    await prefill(settings, [twin], count, "", twin.name)
 
     tally = Tally(count)
 
