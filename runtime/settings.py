@@ -20,6 +20,10 @@ from runtime.safety import url_credentials_problem
 
 Environment = Literal["development", "production"]
 
+# The most WORKERS a service runs: enough for any one host, and a typo cannot
+# start thousands of processes.
+MAX_WORKERS = 256
+
 
 class ServiceSettings(BaseSettings):
     # AMQP_URL and the services' secrets: an error names the setting, and never repeats its value.
@@ -55,6 +59,13 @@ class ServiceSettings(BaseSettings):
     )
     max_message_bytes: int = Field(MAX_MESSAGE_BYTES, ge=1024, description="Larger messages are dead-lettered.")
     shutdown_grace: float = Field(30.0, ge=0, description="Seconds in-flight jobs get to finish on SIGTERM.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=MAX_WORKERS,
+        description="Worker processes of the service, under one supervising parent (see runtime.supervisor); "
+        "`--workers N` overrides it.",
+    )
     inbox_url: str | None = Field(
         None,
         description="Where the service records finished messages (SQLAlchemy URL); "
