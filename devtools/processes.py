@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 class Process:
-    """One `python -m <module>` child, its output kept in a log file for failures."""
+    """One `python -m <module> [args]` child, its output kept in a log file for failures."""
 
     def __init__(
         self,
@@ -36,8 +36,10 @@ class Process:
         log_dir: Path,
         health_url: str | None,
         ready: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200,
+        args: Sequence[str] = (),
     ) -> None:
         self.module = module
+        self.args = list(args)
         self.health_url = health_url
         self._ready = ready
         self.log_path = log_dir / f"{module}-{time.monotonic_ns()}.log"
@@ -48,7 +50,11 @@ class Process:
         """Start it and wait until its health URL says ready (`ready_timeout` None: don't wait)."""
         log = self.log_path.open("wb")
         self._popen = subprocess.Popen(
-            [sys.executable, "-m", self.module], cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", self.module, *self.args],
+            cwd=ROOT,
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         if self.health_url is not None and ready_timeout is not None:
             self.wait_until_ready(ready_timeout)

@@ -3,14 +3,19 @@
 A service module only says which service it is and hands over its handler:
 
     run(Service(name="email", handler=EmailHandler(settings, SmtpMailer(settings)), settings=settings))
+
+With WORKERS above 1, `run` makes the process a supervisor of that many
+workers (`runtime.supervisor`), each of which runs the same command and so
+comes back here, to `serve` as one of them (`runtime.worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Generic
 
@@ -24,10 +29,12 @@ from runtime.consumer import Consumer, E, Handler
 from runtime.inbox import Inbox
 from runtime.logs import configure_logging
 from runtime.ports import listen
-from runtime.probe import ProbeServer, probe_app
+from runtime.probe import Checks, ProbeServer, probe_app
 from runtime.reporting import JobEvents
 from runtime.settings import ServiceSettings
+from runtime.supervisor import supervise
 from runtime.tries import tries_of
+from runtime.worker import SupervisedWorker
 
 log = structlog.get_logger("offload.service")
 
@@ -42,12 +49,27 @@ class Service(Generic[E]):
 
 
 def run(service: Service[Any]) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully; `PortUnavailable` if HEALTH_PORT is taken."""
+    """Run until SIGTERM or SIGINT, then shut down gracefully; `PortUnavailable` if HEALTH_PORT is taken.
+
+    With WORKERS above 1, as the supervisor of that many workers: `WorkersFailing`
+    if one keeps dying before it is ready.
+    """
     configure_logging(service.settings.log_level, service.settings.log_format)
-    uvloop.run(serve(service))
+    worker = SupervisedWorker.from_environment()
+    if worker is not None:
+        # Every line this worker logs says which worker it is.
+        structlog.contextvars.bind_contextvars(worker=worker.number)
+        uvloop.run(_serve_supervised(service, worker))
+    elif service.settings.workers > 1:
+        supervise(service.name, service.settings)
+    else:
+        uvloop.run(serve(service))
 
 
-async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> None:
+async def serve(
+    service: Service[Any], stop: asyncio.Event | None = None, report: Callable[[Checks], None] | None = None
+) -> None:
+    """Consume until `stop` is set (by default: SIGTERM or SIGINT); `report` is handed the readiness checks."""
     settings = service.settings
     task_type = SERVICE_TASKS[service.name]
     queues = settings.topology.service(service.name, settings.retry_policy)
@@ -81,14 +103,15 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
             max_message_bytes=settings.max_message_bytes,
             inbox=inbox,
         )
+
+        def checks() -> dict[str, bool]:
+            return {"broker": broker.is_connected, "consumer": consumer.is_attached}
+
+        if report is not None:
+            report(checks)
         if listener is not None:
-            probe = ProbeServer(
-                probe_app(service.name, lambda: {"broker": broker.is_connected, "consumer": consumer.is_attached}),
-                settings.health_host,
-                settings.health_port,
-            )
-            probe_task = asyncio.create_task(probe.serve(sockets=[listener]))
-            resources.push_async_callback(_stop_probe, probe, probe_task)
+            probe = ProbeServer(probe_app(service.name, checks), settings.health_host, settings.health_port)
+            await resources.enter_async_context(probe.serving(listener))
         await consumer.start()
         log.info("service ready", service=service.name, queue=queues.work.name)
         await stop.wait()
@@ -97,14 +120,17 @@ async def serve(service: Service[Any], stop: asyncio.Event | None = None) -> Non
     log.info("service stopped", service=service.name)
 
 
+async def _serve_supervised(service: Service[Any], worker: SupervisedWorker) -> None:
+    stop = _stop_on_signals()
+    # The supervisor holds the health port, and answers for every worker.
+    alone = replace(service, settings=service.settings.model_copy(update={"health_port": None}))
+    async with worker.linked(stop) as report:
+        await serve(alone, stop, report)
+
+
 def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop
-
-
-async def _stop_probe(probe: ProbeServer, task: asyncio.Task[None]) -> None:
-    probe.should_exit = True
-    await task

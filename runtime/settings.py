@@ -24,6 +24,10 @@ from runtime.safety import url_credentials_problem
 
 Environment = Literal["development", "production"]
 
+# The most WORKERS a service runs: enough for any one host, and a typo cannot
+# start thousands of processes.
+MAX_WORKERS = 256
+
 
 class BrokerSettings(BaseSettings):
     """The broker, how to reach it and retry on it, and the process's logs: what every process needs."""
@@ -96,6 +100,13 @@ class ServiceSettings(BrokerSettings):
     """A task service's settings: the broker's, plus how it consumes, where its inbox is, its health server."""
 
     prefetch: int = Field(16, ge=1, le=10_000, description="Messages a consumer works on at once.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=MAX_WORKERS,
+        description="Worker processes of the service, under one supervising parent (see runtime.supervisor); "
+        "`--workers N` overrides it.",
+    )
     inbox_url: str | None = Field(
         None,
         description="Where the service records finished messages (SQLAlchemy URL); "

@@ -6,6 +6,7 @@ from support.system import (  # noqa: F401 - fixtures
     email_service,
     file_service,
     gateway,
+    ledger_service,
     notify_service,
     processes,
     service_process,

@@ -11,18 +11,16 @@ import signal
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
-import httpx
 import pytest
 
 from contracts.events import EmailRequested
 from contracts.topology import Topology
-from devtools.processes import Process
-from runtime.broker import Broker
 from support.jobs import wait_for_job
+from support.ledger_service import ledger_counts
+from support.scrape import metric
 from support.smtp import SlowGoodbyeHandler
-from support.watch import status_of, watch_dead_letters, watch_status
+from support.watch import publish_events, status_of, watch_dead_letters, watch_status
 
 pytestmark = pytest.mark.slow
 
@@ -34,27 +32,7 @@ def an_email(subject: str = "slow") -> EmailRequested:
 
 
 async def publish_all(amqp_url: str, topology: Topology, events: list[EmailRequested]) -> None:
-    broker = Broker(amqp_url, topology, name="fault-publisher")
-    await broker.connect()
-    try:
-        await broker.declare(topology.service("email").all())
-        await asyncio.gather(*(broker.publish(event) for event in events))
-    finally:
-        await broker.close()
-
-
-def ledger_counts(path: Path) -> Counter[str]:
-    return Counter(path.read_text().split()) if path.exists() else Counter()
-
-
-def metric(process: Process, name: str, **labels: str) -> float:
-    assert process.health_url is not None
-    text = httpx.get(process.health_url.replace("/readyz", "/metrics")).text
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    for line in text.splitlines():
-        if line.startswith(f"{name}{{") and all(part in line for part in wanted.split(",")):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    await publish_events(amqp_url, topology, "email", events)
 
 
 @pytest.mark.parametrize("prefetch", [1, 10])

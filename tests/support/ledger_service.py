@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter
 from pathlib import Path
 
 from contracts.events import EmailRequested
@@ -32,6 +33,11 @@ class LedgerHandler:
         with self.ledger.open("a") as ledger:
             ledger.write(f"{event.job_id}\n")
         return {"recorded": str(event.job_id)}
+
+
+def ledger_counts(path: Path) -> Counter[str]:
+    """How many times each job's effect was written to the ledger at `path`."""
+    return Counter(path.read_text().split()) if path.exists() else Counter()
 
 
 def main() -> None:

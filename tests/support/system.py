@@ -7,7 +7,7 @@ and stopped with SIGTERM after the test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ def service_process(processes, amqp_url, topology, tmp_path) -> Callable[..., Pr
     """Start a service module in the test's namespace, with a health port and an inbox of its
     own: one per service, shared by all its copies in a test, as on one host."""
 
-    def start(module: str, inbox: str, env: dict[str, str], wait: bool = True) -> Process:
+    def start(module: str, inbox: str, env: dict[str, str], wait: bool = True, args: Sequence[str] = ()) -> Process:
         health = free_port()
         settings = {
             **broker_env(amqp_url, topology),
@@ -118,16 +118,16 @@ def service_process(processes, amqp_url, topology, tmp_path) -> Callable[..., Pr
             "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/{inbox}-inbox.db",
             **env,
         }
-        return processes(module, settings, health_url=f"http://127.0.0.1:{health}/readyz", wait=wait)
+        return processes(module, settings, health_url=f"http://127.0.0.1:{health}/readyz", wait=wait, args=args)
 
     return start
 
 
 @pytest.fixture
 def email_service(service_process) -> Callable[..., Process]:
-    def start(smtp_port: int, **env: str) -> Process:
+    def start(smtp_port: int, args: Sequence[str] = (), **env: str) -> Process:
         smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TIMEOUT": "10"}
-        return service_process("email_service", "email", {**smtp, **env})
+        return service_process("email_service", "email", {**smtp, **env}, args=args)
 
     return start
 

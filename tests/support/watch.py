@@ -8,15 +8,17 @@ wait for the one it expects, with a timeout instead of a sleep.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import TypeAdapter
 
-from contracts.events import JobStatusEvent, StatusEvent
+from contracts.events import JobStatusEvent, StatusEvent, TaskEvent
 from contracts.topology import Topology
+from runtime.broker import Broker
+from support.topology import TEST_RETRY
 
 T = TypeVar("T")
 
@@ -96,6 +98,13 @@ async def queue_depth(connection: AbstractRobustConnection, name: str) -> int:
         return queue.declaration_result.message_count or 0
 
 
+async def consumer_count(connection: AbstractRobustConnection, name: str) -> int:
+    """Consumers the broker knows on queue `name`: one per process attached to it."""
+    async with connection.channel() as channel:
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.consumer_count or 0
+
+
 async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth: int, timeout: float = 10) -> None:
     """Quorum queues settle acks and requeues a moment after the client sends them."""
     async with asyncio.timeout(timeout):
@@ -105,6 +114,17 @@ async def wait_for_depth(connection: AbstractRobustConnection, name: str, depth:
 
 def status_of(job_id: Any, kind: str) -> Callable[[StatusEvent], bool]:
     return lambda event: event.job_id == job_id and event.type == kind
+
+
+async def publish_events(amqp_url: str, topology: Topology, service: str, events: Sequence[TaskEvent]) -> None:
+    """Publish `service`'s task events as a direct publisher would, each confirmed by the broker."""
+    broker = Broker(amqp_url, topology, name="test-publisher")
+    await broker.connect()
+    try:
+        await broker.declare(topology.service(service, TEST_RETRY).all())
+        await asyncio.gather(*(broker.publish(event) for event in events))
+    finally:
+        await broker.close()
 
 
 async def publish_raw(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from contracts.topology import SERVICE_TASKS
 from offload_cli import command, gateway, services
 from offload_cli.app import app
+from runtime.settings import MAX_WORKERS
 
 runner = CliRunner()
 
@@ -105,6 +107,22 @@ def test_python_m_a_service_answers_help_and_refuses_unknown_arguments():
     assert ran == []
     assert runner.invoke(standalone, []).exit_code == 0
     assert ran == ["email"]
+
+
+def test_a_service_takes_a_worker_count_within_the_settings_bound(monkeypatch):
+    # The option becomes the WORKERS setting, which the service's main() reads.
+    monkeypatch.setenv("WORKERS", "1")
+    seen: list[str] = []
+    standalone = services.standalone("email", lambda: seen.append(os.environ["WORKERS"]))
+
+    for count in ("0", str(MAX_WORKERS + 1)):
+        refused = runner.invoke(standalone, ["--workers", count])
+        assert refused.exit_code == 2, refused.output
+        assert "Invalid value for '--workers'" in plain(refused.output)
+    assert seen == []
+    assert runner.invoke(standalone, []).exit_code == 0
+    assert runner.invoke(standalone, ["--workers", "3"]).exit_code == 0
+    assert seen == ["1", "3"]
 
 
 def test_a_missing_dependency_names_the_extra_to_install(capsys):
