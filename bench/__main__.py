@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{http_accept.WARM_UP_SECONDS} s warm-up; (b) prefetch {', '.join(map(str, PREFETCHES))}, quorum queues, "
         f"{drain.DRAIN_BUDGET:g} s budget per consumer; "
         f"(c) {args.rate} req/s, start timeout {latency.START_TIMEOUT:g} s; "
-        f"(d) {end_to_end.SERVICE_PROCESSES} service processes, {end_to_end.BUDGET:g} s budget; "
+        f"(d) WORKERS={end_to_end.WORKERS}, {end_to_end.BUDGET:g} s budget; "
         f"peers prefetch {compare.PREFETCH}, {drains.DRAIN_BUDGET:g} s budget each"
     )
     RESULTS.parent.mkdir(exist_ok=True)

@@ -3,10 +3,9 @@
 `--messages` EmailRequested events are published straight to the email queue,
 as a direct publisher would (docs/direct-publishing.md), while the gateway
 runs with its SQLite store; the gateway records a job it never accepted when
-the job's first status event arrives. Then two service processes start as
-competing consumers of that queue: two copies of `bench.noop_service` (this
-checkout's runtime has no `--workers` option yet; two copies is what it will
-run), sharing one SQLite inbox, each at the default prefetch. The clock
+the job's first status event arrives. Then the service starts with two worker
+processes (WORKERS=2, as `--workers 2` does) under one supervising parent,
+sharing one SQLite inbox, each at the default prefetch. The clock
 starts when the first handler starts (its own note of the time) and stops
 when `GET /v1/jobs?status=succeeded` counts every job.
 """
@@ -27,8 +26,8 @@ from bench.system import broker_env, cleaned_up, free_port, gateway, namespace_s
 from contracts.events import TaskType
 from devtools.processes import Process
 
-SERVICE_PROCESSES = 2
-HOW = f"{SERVICE_PROCESSES} copies of bench.noop_service (competing consumers; no --workers option in this checkout)"
+WORKERS = 2
+HOW = f"bench.noop_service with WORKERS={WORKERS} (worker processes under one supervising parent)"
 # Seconds between two reads of the store's count of succeeded jobs.
 LOOK_EVERY = 0.05
 # Seconds the services get to start their first job, then to see every job succeeded.
@@ -97,19 +96,17 @@ async def measure(count: int, work_dir: Path) -> dict[str, Any]:
             if queued != count:
                 raise RuntimeError(f"{queued:,} of {count:,} jobs in the email queue after the prefill")
 
-            services = []
-            for _ in range(SERVICE_PROCESSES):
-                health = free_port()
-                env = {
-                    **broker_env(settings),
-                    "HEALTH_HOST": "127.0.0.1",
-                    "HEALTH_PORT": str(health),
-                    "BENCH_STARTS_FILE": str(starts),
-                }
-                service = Process("bench.noop_service", env, work_dir, f"http://127.0.0.1:{health}/readyz")
-                stack.callback(service.stop)
-                # Both start at once; neither waits for the other to be ready.
-                services.append(service.start(ready_timeout=None))
+            health = free_port()
+            env = {
+                **broker_env(settings),
+                "WORKERS": str(WORKERS),
+                "HEALTH_HOST": "127.0.0.1",
+                "HEALTH_PORT": str(health),
+                "BENCH_STARTS_FILE": str(starts),
+            }
+            service = Process("bench.noop_service", env, work_dir, f"http://127.0.0.1:{health}/readyz")
+            stack.callback(service.stop)
+            services = [service.start(ready_timeout=None)]
             async with httpx.AsyncClient(base_url=base, timeout=10) as client:
                 outcome = await _until_all_succeeded(client, starts, count, services)
 
@@ -119,10 +116,10 @@ async def measure(count: int, work_dir: Path) -> dict[str, Any]:
     return {
         "parameters": {
             "messages": count,
-            "service_processes": SERVICE_PROCESSES,
+            "workers": WORKERS,
             "how": HOW,
             "prefetch": settings.prefetch,
-            "inbox": "on, one SQLite inbox shared by both processes",
+            "inbox": "on, one SQLite inbox shared by the workers",
             "store": "SQLite",
             "look_every_s": LOOK_EVERY,
             "budget_s": BUDGET,
