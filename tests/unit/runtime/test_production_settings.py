@@ -79,7 +79,7 @@ def test_the_gateway_takes_none_of_a_task_services_settings(monkeypatch):
     monkeypatch.setenv("PREFETCH", "not a number")
     gateway = production(GatewaySettings)
     only_services = ServiceSettings.model_fields.keys() - BrokerSettings.model_fields.keys()
-    assert only_services == {"prefetch", "inbox_url", "inbox_retention_days", "health_port", "health_host"}
+    assert only_services == {"prefetch", "workers", "inbox_url", "inbox_retention_days", "health_port", "health_host"}
     assert gateway.environment == "production"
     assert not only_services & GatewaySettings.model_fields.keys()
 
