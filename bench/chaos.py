@@ -33,14 +33,11 @@ import aio_pika
 import httpx
 
 from bench.latency import percentiles
-from bench.system import EMAIL_REQUEST, ROOT, RUN_ID, free_port, gateway, queue_depth
+from bench.system import EMAIL_REQUEST, RUN_ID, free_port, gateway, queue_depth
+from devtools.ledger_service import ledger_counts
 from devtools.processes import Process
+from devtools.rabbit_node import RabbitNode
 from runtime.settings import ServiceSettings
-
-# The throwaway broker node lives with the fault tests, which this benchmark
-# scales up; importing it keeps one copy.
-sys.path.insert(0, str(ROOT / "tests"))
-from support.rabbit_node import RabbitNode  # noqa: E402
 
 MINUTES = 10.0
 KILL_EVERY_S = 30.0
@@ -57,6 +54,8 @@ LEDGER_TIMEOUT_S = 180.0
 STORE_TIMEOUT_S = 60.0
 SAMPLE_EVERY_S = 2.0
 PAGE = 500
+# The consumers under test: a real service whose effect is a line in a ledger.
+LEDGER_SERVICE = "devtools.ledger_service"
 
 _DUPLICATES = re.compile(r"^offload_duplicates_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.MULTILINE)
 # Log events of the services that tell what happened to redeliveries, counted in every log, killed or not.
@@ -148,7 +147,7 @@ class Consumers:
     def start(self) -> Consumer:
         port = free_port()
         env = {**self._env, "HEALTH_PORT": str(port)}
-        process = Process("support.ledger_service", env, self._log_dir, f"http://127.0.0.1:{port}/readyz")
+        process = Process(LEDGER_SERVICE, env, self._log_dir, f"http://127.0.0.1:{port}/readyz")
         consumer = Consumer(process.start(ready_timeout=None), f"http://127.0.0.1:{port}/metrics")
         self.every.append(consumer)
         return consumer
@@ -276,10 +275,6 @@ async def sample(
             await connection.close()
 
 
-def read_ledger(path: Path) -> Counter[str]:
-    return Counter(path.read_text().split()) if path.exists() else Counter()
-
-
 async def wait_until(done: Callable[[], Awaitable[bool]], timeout: float, every: float = 1.0) -> float | None:
     """Seconds until `done()` held, or None if it did not within `timeout`."""
     began = time.monotonic()
@@ -312,7 +307,7 @@ async def finished_in_store(http: httpx.AsyncClient) -> int:
 def logged_events(log_dir: Path) -> Counter[str]:
     """How often each of LOGGED appears in the services' logs (complete even for killed processes)."""
     seen: Counter[str] = Counter()
-    for path in log_dir.glob("support.ledger_service-*.log"):
+    for path in log_dir.glob(f"{LEDGER_SERVICE}-*.log"):
         for line in path.read_text(errors="replace").splitlines():
             with contextlib.suppress(ValueError):
                 event = json.loads(line).get("event")
@@ -366,7 +361,6 @@ async def _run(node: RabbitNode, work_dir: Path, seconds: float, rate: int, kill
         {
             "AMQP_URL": node.amqp_url,
             "OFFLOAD_NAMESPACE": namespace,
-            "PYTHONPATH": str(ROOT / "tests"),
             "LEDGER_PATH": str(ledger),
             "SLOW_SECONDS": str(SLOW_SECONDS),
             "PREFETCH": str(PREFETCH),
@@ -400,7 +394,7 @@ async def _run(node: RabbitNode, work_dir: Path, seconds: float, rate: int, kill
                 timeline.note(f"load over: {len(load.accepted):,} of {load.posted:,} POSTs accepted")
 
                 async def ledger_complete() -> bool:
-                    return load.accepted <= read_ledger(ledger).keys()
+                    return load.accepted <= ledger_counts(ledger).keys()
 
                 caught_up = await wait_until(ledger_complete, LEDGER_TIMEOUT_S)
                 timeline.note(
@@ -418,7 +412,7 @@ async def _run(node: RabbitNode, work_dir: Path, seconds: float, rate: int, kill
                 await sampler
                 await consumers.stop_all(http)
 
-    done = read_ledger(ledger)
+    done = ledger_counts(ledger)
     dead_lettered = {job["job_id"] for job in jobs if job["status"] == "dead_lettered"}
     lost = load.accepted - done.keys() - dead_lettered
     duplicated = {job: count for job, count in done.items() if count > 1}

@@ -1,1 +1,1 @@
-"""Tools for running Offload locally."""
+"""Tools for running Offload locally, shared by the tests and the benchmarks."""

@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from contracts.events import EmailRequested
+from devtools.ledger_service import ledger_counts
 from devtools.processes import ROOT, free_port
 from runtime.supervisor import START_ATTEMPTS, STOP_MARGIN
-from support.ledger_service import ledger_counts
 from support.process_tree import children_of, is_gone, wait_until
 from support.scrape import metric
 from support.system import broker_env

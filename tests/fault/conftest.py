@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.rabbit_node import RabbitNode, rabbitmq_installed
+from devtools.rabbit_node import RabbitNode, rabbitmq_installed
 from support.system import (  # noqa: F401 - fixtures
     email_service,
     gateway,

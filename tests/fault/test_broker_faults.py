@@ -18,8 +18,8 @@ import pytest
 
 from contracts.events import EmailRequested
 from devtools.processes import Process
+from devtools.rabbit_node import RabbitNode
 from runtime.broker import Broker, PublishError
-from support.rabbit_node import RabbitNode
 from support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ import pytest
 
 from contracts.events import EmailRequested
 from contracts.topology import Topology
+from devtools.ledger_service import ledger_counts
 from support.jobs import wait_for_job
-from support.ledger_service import ledger_counts
 from support.scrape import metric
 from support.smtp import SlowGoodbyeHandler
 from support.watch import publish_events, status_of, watch_dead_letters, watch_status

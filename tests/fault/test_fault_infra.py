@@ -11,7 +11,7 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
 from aio_pika.tools import CallbackCollection
 
-from support.rabbit_node import RabbitNode, rabbitmq_installed
+from devtools.rabbit_node import RabbitNode, rabbitmq_installed
 from support.tcp_proxy import TcpProxy
 
 HEARTBEAT = 2

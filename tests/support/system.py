@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from contracts.topology import Topology
 from devtools.broker_users import trusting
-from devtools.processes import ROOT, Process, free_port
+from devtools.processes import Process, free_port
 from support.smtp import RecordingHandler
 from support.topology import TEST_RETRY
 
@@ -134,11 +134,11 @@ def email_service(service_process) -> Callable[..., Process]:
 
 @pytest.fixture
 def ledger_service(service_process, tmp_path) -> Callable[..., Process]:
-    """Start `support.ledger_service`; its effects go to `tmp_path / "ledger"`."""
+    """Start `devtools.ledger_service`; its effects go to `tmp_path / "ledger"`."""
 
     def start(wait: bool = True, **env: str) -> Process:
-        ledger = {"PYTHONPATH": str(ROOT / "tests"), "LEDGER_PATH": str(tmp_path / "ledger")}
-        return service_process("support.ledger_service", "ledger", {**ledger, **env}, wait=wait)
+        ledger = {"LEDGER_PATH": str(tmp_path / "ledger")}
+        return service_process("devtools.ledger_service", "ledger", {**ledger, **env}, wait=wait)
 
     return start
 

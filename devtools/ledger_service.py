@@ -1,8 +1,10 @@
-"""A service for fault tests: writes each job's effect to a ledger file, and can die mid-task.
+"""A service that writes each job's effect to a ledger file, and can die mid-task.
 
-Run as `python -m support.ledger_service` (with `tests` on PYTHONPATH) and the
-usual service settings, plus LEDGER_PATH. It handles the email queue's events,
-so the gateway, the contracts and the topology are the real ones:
+The fault tests, the service-worker tests and the chaos benchmark count its
+effects with `ledger_counts`. Run it as `python -m devtools.ledger_service`
+with the usual service settings, plus LEDGER_PATH. It handles the email
+queue's events, so the gateway, the contracts and the topology are the real
+ones:
 
 - subject "crash": the process dies at once (os._exit), as an OOM kill would;
 - any other subject: it waits SLOW_SECONDS (a task in progress), then appends

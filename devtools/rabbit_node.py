@@ -1,4 +1,4 @@
-"""A throwaway RabbitMQ node that fault tests may stop, kill and restart.
+"""A throwaway RabbitMQ node that the fault tests and the chaos benchmark may stop, kill and restart.
 
 The broker on 5672 serves every other test, so faults go to a node of its
 own: its own name, ports, config and data directory, started with the
