@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 
 from devtools.processes import ROOT
+from support.city_sales import GROUPBY, GROUPED, RECORDS
 from support.jobs import wait_for_job
 from support.s3 import s3_bucket, s3_endpoint  # noqa: F401 - fixtures
 
 PAGE = (ROOT / "docs" / "tasks" / "analytics.md").read_text()
-RECORDS = [{"city": "Oslo", "amount": 3.5}, {"city": "Oslo", "amount": 1.5}, {"city": "Rome", "amount": 2}]
-GROUPBY = {"op": "groupby", "by": ["city"], "aggregations": {"amount": ["sum", "mean"]}}
 SALES = pd.DataFrame(
     {
         "city": np.tile(["Oslo", "Rome", "Lima", "Pune"], 500),
@@ -50,15 +49,7 @@ def test_inline_records_grouped(system):
     assert response.status_code == 202, response.text
     job = wait_for_job(client, response.json()["job_id"], "succeeded")
     assert job["type"] == "analysis" and job["attempts"] == 1
-    assert job["result"] == {
-        "input_rows": 3,
-        "rows": 2,
-        "columns": ["city", "amount_sum", "amount_mean"],
-        "records": [
-            {"city": "Oslo", "amount_sum": 5.0, "amount_mean": 2.5},
-            {"city": "Rome", "amount_sum": 2.0, "amount_mean": 2.0},
-        ],
-    }
+    assert job["result"] == GROUPED
 
 
 def test_a_parquet_dataset_by_reference(system):

@@ -32,7 +32,9 @@ KEY = "cli-test-key-0123456789abcdef"
 EXIT_WITHIN = 30.0
 
 
-def run(*argv: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *argv: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *argv],
         cwd=ROOT,
@@ -40,7 +42,7 @@ def run(*argv: str, env: dict[str, str] | None = None, stdin: str | None = None)
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -90,47 +92,30 @@ def test_python_m_a_service_with_an_unknown_argument_starts_nothing():
     assert "Usage: python -m email_service" in result.stderr
 
 
-def test_a_gateway_whose_port_is_taken_exits_at_once_naming_it(taken_port, amqp_url, topology, tmp_path):
+@pytest.mark.parametrize(
+    "module, port_setting, host_setting, database_setting, attempts",
+    [
+        # The gateway hung on some starts only, as its broker connection raced the bind: a few starts.
+        pytest.param("gateway", "PORT", "HOST", "DATABASE_URL", 3, id="gateway"),
+        pytest.param("email_service", "HEALTH_PORT", "HEALTH_HOST", "INBOX_URL", 1, id="service-health"),
+    ],
+)
+def test_a_process_whose_port_is_taken_exits_at_once_naming_it(
+    module, port_setting, host_setting, database_setting, attempts, taken_port, amqp_url, topology, tmp_path
+):
     env = {
         **broker_env(amqp_url, topology),
-        "PORT": str(taken_port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/jobs.db",
+        port_setting: str(taken_port),
+        host_setting: "127.0.0.1",
+        database_setting: f"sqlite+aiosqlite:///{tmp_path}/{module}.db",
     }
-    for _attempt in range(3):  # it hung on some starts only, as the broker connection raced the bind
+    for _attempt in range(attempts):
         started = time.monotonic()
-        process = subprocess.run(
-            [sys.executable, "-m", "gateway"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=EXIT_WITHIN,
-        )
+        process = run("-m", module, env=env, timeout=EXIT_WITHIN)
 
         assert process.returncode != 0
-        assert f"PORT={taken_port}" in process.stderr and "address already in use" in process.stderr
+        assert f"{port_setting}={taken_port}" in process.stderr and "address already in use" in process.stderr
         assert time.monotonic() - started < EXIT_WITHIN
-
-
-def test_a_service_whose_health_port_is_taken_exits_at_once_naming_it(taken_port, amqp_url, topology, tmp_path):
-    env = {
-        **broker_env(amqp_url, topology),
-        "HEALTH_PORT": str(taken_port),
-        "HEALTH_HOST": "127.0.0.1",
-        "INBOX_URL": f"sqlite+aiosqlite:///{tmp_path}/inbox.db",
-    }
-    process = subprocess.run(
-        [sys.executable, "-m", "email_service"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=EXIT_WITHIN,
-    )
-
-    assert process.returncode != 0
-    assert f"HEALTH_PORT={taken_port}" in process.stderr and "address already in use" in process.stderr
 
 
 def test_jobs_are_listed_shown_and_watched_to_their_end(gateway, email_service, smtp_server):

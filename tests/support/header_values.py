@@ -13,6 +13,8 @@ scalars = (
     | st.text()
     | st.binary()
     | st.datetimes()
+    # Text a lax reader would take for a number.
+    | st.sampled_from(["1", "-5", "abc", "100000000000000000000", "1e30", " 3 "])
 )
 values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4)

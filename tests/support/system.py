@@ -143,14 +143,18 @@ def ledger_service(service_process, tmp_path) -> Callable[..., Process]:
     return start
 
 
-@pytest.fixture
-def file_service(service_process, tmp_path) -> Callable[..., Process]:
-    """Start `file_service` on the same storage root as the `gateway` fixture's."""
+def on_the_gateway_files(service_process, tmp_path, module: str, inbox: str) -> Callable[..., Process]:
+    """Start `module` on the same storage root as the `gateway` fixture's, unless FILE_STORAGE_ROOT says another."""
 
     def start(**env: str) -> Process:
-        return service_process("file_service", "file", {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env})
+        return service_process(module, inbox, {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env})
 
     return start
+
+
+@pytest.fixture
+def file_service(service_process, tmp_path) -> Callable[..., Process]:
+    return on_the_gateway_files(service_process, tmp_path, "file_service", "file")
 
 
 @pytest.fixture
@@ -168,9 +172,4 @@ def notify_service(service_process, tmp_path) -> Callable[..., Process]:
 
 @pytest.fixture
 def analytics_service(service_process, tmp_path) -> Callable[..., Process]:
-    """Start `analytics_service`; pass FILE_STORAGE_ROOT (and the gateway the same) to share files."""
-
-    def start(**env: str) -> Process:
-        return service_process("analytics_service", "analytics", {"FILE_STORAGE_ROOT": str(tmp_path / "files"), **env})
-
-    return start
+    return on_the_gateway_files(service_process, tmp_path, "analytics_service", "analytics")

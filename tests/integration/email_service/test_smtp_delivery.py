@@ -115,12 +115,18 @@ async def test_no_credentials_where_required_is_permanent(auth_sink):
         await smtp_handler(auth_sink.settings())(requested(), JOB)
 
 
-async def test_starttls_delivers_to_a_server_that_requires_it(starttls_sink):
-    settings = starttls_sink.settings(smtp_starttls=True, smtp_validate_certs=False)
+@pytest.mark.parametrize(
+    "server, tls",
+    [("starttls_sink", {"smtp_starttls": True}), ("implicit_tls_sink", {"smtp_tls": True})],
+    ids=["starttls-to-a-server-that-requires-it", "implicit-tls"],
+)
+async def test_tls_delivers(server, tls, request):
+    sink = request.getfixturevalue(server)
+    settings = sink.settings(**tls, smtp_validate_certs=False)
 
     await smtp_handler(settings)(requested(), JOB)
 
-    assert len(starttls_sink.handler.received) == 1
+    assert len(sink.handler.received) == 1
 
 
 async def test_plain_text_to_a_server_that_requires_starttls_is_permanent(starttls_sink):
@@ -135,14 +141,6 @@ async def test_starttls_to_a_server_without_it_is_permanent(sink):
 
     with pytest.raises(PermanentError, match="STARTTLS"):
         await smtp_handler(settings)(requested(), JOB)
-
-
-async def test_implicit_tls_delivers(implicit_tls_sink):
-    settings = implicit_tls_sink.settings(smtp_tls=True, smtp_validate_certs=False)
-
-    await smtp_handler(settings)(requested(), JOB)
-
-    assert len(implicit_tls_sink.handler.received) == 1
 
 
 async def test_an_unverifiable_certificate_is_not_trusted_by_default(implicit_tls_sink):

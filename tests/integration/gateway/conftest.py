@@ -1,5 +1,5 @@
 """The gateway's app in the test's own process, on the real broker and a SQLite job store;
-and its database alone, on SQLite and on PostgreSQL.
+its broker connection alone; and its database alone, on SQLite and on PostgreSQL.
 
 PostgreSQL gets a fresh database for the session (dropped at the end), emptied
 before each test; set `TEST_POSTGRES_URL` to point elsewhere, or
@@ -22,6 +22,7 @@ from gateway.app import create_app
 from gateway.database import gateway_database
 from gateway.settings import GatewaySettings
 from gateway.tables import metadata
+from runtime.broker import Broker
 from runtime.database import Database
 from support.topology import TEST_RETRY
 
@@ -56,6 +57,19 @@ def inprocess_gateway(amqp_url, topology, amqp, tmp_path) -> Callable[..., Any]:
         return serving(gateway_settings(amqp_url, topology, tmp_path, **overrides))
 
     return start
+
+
+@pytest_asyncio.fixture
+async def broker(amqp_url: str, topology: Topology, amqp: Any) -> AsyncIterator[Broker]:
+    """A broker connection with the test's whole topology declared, as the gateway has it.
+
+    It asks for `amqp` so that it is closed before `amqp` deletes the test's topology.
+    """
+    broker = Broker(amqp_url, topology, name="test-gateway")
+    await broker.connect()
+    await broker.declare(topology.every_queue())
+    yield broker
+    await broker.close()
 
 
 # A plain fixture, so that it may pull in the async session fixture on demand:

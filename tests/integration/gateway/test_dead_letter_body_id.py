@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiormq
-import pytest
-from aio_pika.abc import AbstractRobustConnection
 
 from contracts.events import EmailRequested
-from contracts.topology import Topology
 from gateway.dead_letters import list_dead_letters, replay
 from runtime import JobContext, PermanentError
-from runtime.broker import Broker
 from support.inprocess import running, service_settings
 from support.watch import wait_for_depth, watch_dead_letters
 
 
 async def refusing(event: EmailRequested, job: JobContext) -> dict[str, Any]:
     raise PermanentError("550 no such user")
-
-
-@pytest.fixture
-async def broker(amqp_url: str, topology: Topology, amqp: AbstractRobustConnection) -> AsyncIterator[Broker]:
-    broker = Broker(amqp_url, topology, name="test-dead-letter-identity")
-    await broker.connect()
-    await broker.declare(topology.every_queue())
-    yield broker
-    await broker.close()
 
 
 async def publish_without_message_id(amqp_url: str, exchange: str, event: EmailRequested) -> None:

@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import aio_pika
 import aiormq
 import pytest
 from aio_pika import DeliveryMode
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from contracts import headers
-from contracts.events import EmailRequested
+from contracts.events import EmailRequested, StatusEvent
 from contracts.topology import Topology
 from gateway.dead_letters import DeadLetterListing, UnknownService, list_dead_letters, replay
 from runtime import JobContext, PermanentError
 from runtime.broker import Broker
 from support.inprocess import running, service_settings
-from support.watch import publish_raw, wait_for_depth, watch_dead_letters, watch_status
+from support.watch import Watcher, publish_raw, wait_for_depth, watch_dead_letters, watch_status
 
 
 class Refusing:
@@ -41,18 +40,31 @@ class Refusing:
         return {"sent_to": event.to}
 
 
-@pytest.fixture
-async def broker(amqp_url: str, topology: Topology, amqp: AbstractRobustConnection) -> AsyncIterator[Broker]:
-    """A broker connection with the topology declared, as the gateway has it."""
-    broker = Broker(amqp_url, topology, name="test-dead-letters")
-    await broker.connect()
-    await broker.declare(topology.every_queue())
-    yield broker
-    await broker.close()
-
-
 def an_email(to: str, **fields: Any) -> EmailRequested:
     return EmailRequested(to=[to], subject="Hello", text="Hi", **fields)
+
+
+class Refusals(NamedTuple):
+    """Ada's and Bob's emails, a handler that refuses them, and watchers of what becomes of them."""
+
+    handler: Refusing
+    ada: EmailRequested
+    bob: EmailRequested
+    status: Watcher[StatusEvent]
+    dead: Watcher[AbstractIncomingMessage]
+    dead_queue: str
+
+
+@pytest.fixture
+async def refusals(amqp: AbstractRobustConnection, topology: Topology) -> Refusals:
+    return Refusals(
+        Refusing(),
+        an_email("ada@example.com"),
+        an_email("bob@example.org"),
+        await watch_status(amqp, topology),
+        await watch_dead_letters(amqp, topology, "email"),
+        topology.service("email").dead.name,
+    )
 
 
 async def publish_poison(connection: AbstractRobustConnection, topology: Topology) -> None:
@@ -109,12 +121,8 @@ async def test_listing_shows_dead_letters_and_leaves_them_in_place(amqp, amqp_ur
     await wait_for_depth(amqp, dead_queue, 3)
 
 
-async def test_replay_by_message_id_republishes_only_that_one(amqp, amqp_url, topology, broker, tmp_path):
-    status = await watch_status(amqp, topology)
-    dead = await watch_dead_letters(amqp, topology, "email")
-    dead_queue = topology.service("email").dead.name
-    handler = Refusing()
-    ada, bob = an_email("ada@example.com"), an_email("bob@example.org")
+async def test_replay_by_message_id_republishes_only_that_one(amqp, amqp_url, topology, broker, refusals, tmp_path):
+    handler, ada, bob, status, dead, dead_queue = refusals
     async with running(handler, service_settings(amqp_url, topology, tmp_path)):
         await broker.publish(ada)
         await broker.publish(bob)
@@ -140,12 +148,8 @@ async def test_replay_by_message_id_republishes_only_that_one(amqp, amqp_url, to
     assert left.message_id == str(bob.message_id)
 
 
-async def test_replay_by_fingerprint_and_of_everything(amqp, amqp_url, topology, broker, tmp_path):
-    status = await watch_status(amqp, topology)
-    dead = await watch_dead_letters(amqp, topology, "email")
-    dead_queue = topology.service("email").dead.name
-    handler = Refusing()
-    ada, bob = an_email("ada@example.com"), an_email("bob@example.org")
+async def test_replay_by_fingerprint_and_of_everything(amqp, amqp_url, topology, broker, refusals, tmp_path):
+    handler, ada, bob, status, dead, dead_queue = refusals
     async with running(handler, service_settings(amqp_url, topology, tmp_path)):
         await broker.publish(ada)
         await publish_poison(amqp, topology)

@@ -9,7 +9,7 @@ Every test runs on both backends (see the `database` fixture in conftest.py).
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,7 +17,6 @@ import pytest
 
 from contracts.events import (
     DeadLetterReason,
-    ErrorInfo,
     JobDeadLettered,
     JobProgressed,
     JobQueued,
@@ -33,9 +32,7 @@ from gateway.database import gateway_database
 from gateway.folding import event_key
 from gateway.store import AcceptedJob, Job, JobStore
 from runtime.database import Database
-
-T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-BOOM = ErrorInfo(type="SMTPServerDisconnected", message="connection lost")
+from support.status_events import BOOM, T0, about, at
 
 
 @pytest.fixture
@@ -47,21 +44,6 @@ async def record(database: Database, store: JobStore, job_id: UUID, task_type: T
     """Record an accepted job as the intake does, in a transaction of its own."""
     async with database.writes() as conn:
         await store.record_queued(conn, [AcceptedJob(job_id, task_type, created_at)])
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def about(job_id: UUID, attempt: int = 1, seconds: float = 0) -> dict[str, Any]:
-    return {
-        "job_id": job_id,
-        "task_type": TaskType.email,
-        "service": "email_service",
-        "attempt": attempt,
-        "created_at": T0,
-        "occurred_at": at(seconds),
-    }
 
 
 def assert_utc(*moments: datetime | None) -> None:

@@ -15,6 +15,7 @@ from analytics_service.settings import AnalyticsSettings
 from contracts.events import AnalysisRequested
 from runtime.job import JobContext
 from storage.local import LocalStorage
+from support.city_sales import GROUPBY, GROUPED, RECORDS
 
 
 class RecordingJob(JobContext):
@@ -32,22 +33,11 @@ def settings(**overrides):
 
 async def test_inline_records_give_an_inline_result(tmp_path):
     handler = AnalyticsHandler(LocalStorage(tmp_path), settings())
-    event = AnalysisRequested(
-        records=[{"city": "Oslo", "amount": 3.5}, {"city": "Oslo", "amount": 1.5}, {"city": "Rome", "amount": 2}],
-        operations=[{"op": "groupby", "by": ["city"], "aggregations": {"amount": ["sum", "mean"]}}],
-    )
+    event = AnalysisRequested(records=RECORDS, operations=[GROUPBY])
 
     result = await handler(event, RecordingJob())
 
-    assert result == {
-        "input_rows": 3,
-        "rows": 2,
-        "columns": ["city", "amount_sum", "amount_mean"],
-        "records": [
-            {"city": "Oslo", "amount_sum": 5.0, "amount_mean": 2.5},
-            {"city": "Rome", "amount_sum": 2.0, "amount_mean": 2.0},
-        ],
-    }
+    assert result == GROUPED
 
 
 async def test_a_large_result_goes_to_storage_named_by_its_keys(tmp_path):

@@ -4,13 +4,12 @@ The store's tests (tests/integration/gateway/test_store.py) check that what
 these rules decide is written and read back; the rules themselves are tested here.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
 from contracts.events import (
     DeadLetterReason,
-    ErrorInfo,
     JobDeadLettered,
     JobProgressed,
     JobQueued,
@@ -23,24 +22,10 @@ from contracts.events import (
     TaskType,
 )
 from gateway.folding import event_key, fold, queued_row
+from support.status_events import BOOM, T0, about, at
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
 JOB_ID = uuid4()
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def common(attempt: int = 1, seconds: float = 0) -> dict[str, Any]:
-    return {
-        "job_id": JOB_ID,
-        "task_type": TaskType.email,
-        "service": "email_service",
-        "attempt": attempt,
-        "occurred_at": at(seconds),
-    }
 
 
 def queued() -> dict[str, Any]:
@@ -53,11 +38,8 @@ def fold_all(row: dict[str, Any], *events: StatusEvent) -> dict[str, Any]:
     return row
 
 
-BOOM = ErrorInfo(type="SMTPServerDisconnected", message="connection lost")
-
-
 def test_queued_sets_status_without_counting_an_attempt() -> None:
-    changes = fold(queued(), JobQueued(**common(seconds=1)), now=NOW)
+    changes = fold(queued(), JobQueued(**about(JOB_ID, seconds=1)), now=NOW)
 
     assert changes is not None
     assert changes["status"] == "queued"
@@ -66,7 +48,7 @@ def test_queued_sets_status_without_counting_an_attempt() -> None:
 
 
 def test_started_runs_the_job_and_records_when() -> None:
-    row = fold_all(queued(), JobStarted(**common(seconds=2)))
+    row = fold_all(queued(), JobStarted(**about(JOB_ID, seconds=2)))
 
     assert row["status"] == "running"
     assert row["attempts"] == 1
@@ -77,8 +59,8 @@ def test_started_runs_the_job_and_records_when() -> None:
 def test_a_second_start_keeps_the_first_started_at() -> None:
     row = fold_all(
         queued(),
-        JobStarted(**common(attempt=1, seconds=2)),
-        JobStarted(**common(attempt=2, seconds=20)),
+        JobStarted(**about(JOB_ID, attempt=1, seconds=2)),
+        JobStarted(**about(JOB_ID, attempt=2, seconds=20)),
     )
 
     assert row["started_at"] == at(2)
@@ -88,9 +70,9 @@ def test_a_second_start_keeps_the_first_started_at() -> None:
 def test_progressed_keeps_the_latest_progress() -> None:
     row = fold_all(
         queued(),
-        JobStarted(**common(seconds=1)),
-        JobProgressed(**common(seconds=2), progress=Progress(done=10, total=100)),
-        JobProgressed(**common(seconds=3), progress=Progress(done=40, total=100)),
+        JobStarted(**about(JOB_ID, seconds=1)),
+        JobProgressed(**about(JOB_ID, seconds=2), progress=Progress(done=10, total=100)),
+        JobProgressed(**about(JOB_ID, seconds=3), progress=Progress(done=40, total=100)),
     )
 
     assert row["status"] == "running"
@@ -99,7 +81,7 @@ def test_progressed_keeps_the_latest_progress() -> None:
 
 
 def test_progressed_does_not_count_an_attempt() -> None:
-    changes = fold(queued(), JobProgressed(**common(attempt=3), progress=Progress(done=1)), now=NOW)
+    changes = fold(queued(), JobProgressed(**about(JOB_ID, attempt=3), progress=Progress(done=1)), now=NOW)
 
     assert changes is not None
     assert "attempts" not in changes
@@ -108,8 +90,8 @@ def test_progressed_does_not_count_an_attempt() -> None:
 def test_succeeded_sets_result_clears_error_and_finishes() -> None:
     row = fold_all(
         queued(),
-        JobRetryScheduled(**common(attempt=1, seconds=1), error=BOOM, retry_in_seconds=5),
-        JobSucceeded(**common(attempt=2, seconds=10), result={"message_id": "<a@b>"}),
+        JobRetryScheduled(**about(JOB_ID, attempt=1, seconds=1), error=BOOM, retry_in_seconds=5),
+        JobSucceeded(**about(JOB_ID, attempt=2, seconds=10), result={"message_id": "<a@b>"}),
     )
 
     assert row["status"] == "succeeded"
@@ -120,7 +102,7 @@ def test_succeeded_sets_result_clears_error_and_finishes() -> None:
 
 
 def test_retry_scheduled_records_the_error_and_the_delay() -> None:
-    row = fold_all(queued(), JobRetryScheduled(**common(seconds=1), error=BOOM, retry_in_seconds=2.5))
+    row = fold_all(queued(), JobRetryScheduled(**about(JOB_ID, seconds=1), error=BOOM, retry_in_seconds=2.5))
 
     assert row["status"] == "retrying"
     assert row["error"] == {
@@ -135,7 +117,7 @@ def test_retry_scheduled_records_the_error_and_the_delay() -> None:
 def test_dead_lettered_records_the_reason_and_finishes() -> None:
     row = fold_all(
         queued(),
-        JobDeadLettered(**common(attempt=5, seconds=9), error=BOOM, reason=DeadLetterReason.retries_exhausted),
+        JobDeadLettered(**about(JOB_ID, attempt=5, seconds=9), error=BOOM, reason=DeadLetterReason.retries_exhausted),
     )
 
     assert row["status"] == "dead_lettered"
@@ -152,37 +134,37 @@ def test_dead_lettered_records_the_reason_and_finishes() -> None:
 def test_a_late_progress_after_success_is_ignored() -> None:
     done = fold_all(
         queued(),
-        JobStarted(**common(seconds=1)),
-        JobSucceeded(**common(seconds=5), result={"ok": True}),
+        JobStarted(**about(JOB_ID, seconds=1)),
+        JobSucceeded(**about(JOB_ID, seconds=5), result={"ok": True}),
     )
 
-    late = JobProgressed(**common(seconds=3), progress=Progress(done=50))
+    late = JobProgressed(**about(JOB_ID, seconds=3), progress=Progress(done=50))
     assert fold(done, late, now=NOW) is None
 
 
 def test_a_progress_stamped_after_success_in_the_same_attempt_is_still_ignored() -> None:
-    done = fold_all(queued(), JobSucceeded(**common(seconds=5)))
+    done = fold_all(queued(), JobSucceeded(**about(JOB_ID, seconds=5)))
 
     # Clocks differ between services: rank, not time, orders an attempt's steps.
-    skewed = JobProgressed(**common(seconds=6), progress=Progress(done=50))
+    skewed = JobProgressed(**about(JOB_ID, seconds=6), progress=Progress(done=50))
     assert fold(done, skewed, now=NOW) is None
 
 
 def test_an_older_attempts_event_is_ignored() -> None:
-    second_try = fold_all(queued(), JobStarted(**common(attempt=2, seconds=10)))
+    second_try = fold_all(queued(), JobStarted(**about(JOB_ID, attempt=2, seconds=10)))
 
     # Stamped later, but it belongs to the first attempt.
-    late_retry = JobRetryScheduled(**common(attempt=1, seconds=11), error=BOOM, retry_in_seconds=1)
+    late_retry = JobRetryScheduled(**about(JOB_ID, attempt=1, seconds=11), error=BOOM, retry_in_seconds=1)
     assert fold(second_try, late_retry, now=NOW) is None
-    assert fold(second_try, JobQueued(**common(attempt=1, seconds=0)), now=NOW) is None
+    assert fold(second_try, JobQueued(**about(JOB_ID, attempt=1, seconds=0)), now=NOW) is None
 
 
 def test_reordered_events_end_in_the_same_state() -> None:
     events = [
-        JobQueued(**common(seconds=0)),
-        JobStarted(**common(seconds=1)),
-        JobProgressed(**common(seconds=2), progress=Progress(done=5, total=10)),
-        JobSucceeded(**common(seconds=3), result={"n": 10}),
+        JobQueued(**about(JOB_ID, seconds=0)),
+        JobStarted(**about(JOB_ID, seconds=1)),
+        JobProgressed(**about(JOB_ID, seconds=2), progress=Progress(done=5, total=10)),
+        JobSucceeded(**about(JOB_ID, seconds=3), result={"n": 10}),
     ]
 
     in_order = fold_all(queued(), *events)
@@ -194,7 +176,7 @@ def test_reordered_events_end_in_the_same_state() -> None:
 
 
 def test_a_redelivered_event_applies_again_with_the_same_effect() -> None:
-    event = JobSucceeded(**common(seconds=3), result={"n": 1})
+    event = JobSucceeded(**about(JOB_ID, seconds=3), result={"n": 1})
     once = fold_all(queued(), event)
 
     again = fold(once, event, now=NOW)
@@ -206,14 +188,14 @@ def test_a_redelivered_event_applies_again_with_the_same_effect() -> None:
 def test_a_later_attempt_overrides_a_dead_letter() -> None:
     dead = fold_all(
         queued(),
-        JobDeadLettered(**common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error),
+        JobDeadLettered(**about(JOB_ID, attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error),
     )
 
     # An operator replays the dead letter: it comes back as attempt 4.
     replayed = fold_all(
         dead,
-        JobStarted(**common(attempt=4, seconds=100)),
-        JobSucceeded(**common(attempt=4, seconds=101), result={"replayed": True}),
+        JobStarted(**about(JOB_ID, attempt=4, seconds=100)),
+        JobSucceeded(**about(JOB_ID, attempt=4, seconds=101), result={"replayed": True}),
     )
 
     assert replayed["status"] == "succeeded"
@@ -225,10 +207,10 @@ def test_a_later_attempt_overrides_a_dead_letter() -> None:
 def test_a_replayed_job_that_is_running_is_not_finished() -> None:
     dead = fold_all(
         queued(),
-        JobDeadLettered(**common(attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error),
+        JobDeadLettered(**about(JOB_ID, attempt=3, seconds=10), error=BOOM, reason=DeadLetterReason.permanent_error),
     )
 
-    running = fold_all(dead, JobStarted(**common(attempt=4, seconds=100)))
+    running = fold_all(dead, JobStarted(**about(JOB_ID, attempt=4, seconds=100)))
 
     assert running["status"] == "running"
     assert running["finished_at"] is None
@@ -237,10 +219,10 @@ def test_a_replayed_job_that_is_running_is_not_finished() -> None:
 def test_retry_then_success_counts_two_attempts() -> None:
     row = fold_all(
         queued(),
-        JobStarted(**common(attempt=1, seconds=1)),
-        JobRetryScheduled(**common(attempt=1, seconds=2), error=BOOM, retry_in_seconds=4),
-        JobStarted(**common(attempt=2, seconds=6)),
-        JobSucceeded(**common(attempt=2, seconds=7)),
+        JobStarted(**about(JOB_ID, attempt=1, seconds=1)),
+        JobRetryScheduled(**about(JOB_ID, attempt=1, seconds=2), error=BOOM, retry_in_seconds=4),
+        JobStarted(**about(JOB_ID, attempt=2, seconds=6)),
+        JobSucceeded(**about(JOB_ID, attempt=2, seconds=7)),
     )
 
     assert row["status"] == "succeeded"
@@ -254,10 +236,10 @@ def test_retry_then_success_counts_two_attempts() -> None:
 def test_events_older_than_the_outcome_change_nothing() -> None:
     row = fold_all(
         queued(),
-        JobSucceeded(**common(seconds=5), result={"ok": True}),
-        JobProgressed(**common(seconds=4), progress=Progress(done=1)),
-        JobStarted(**common(seconds=1)),
-        JobQueued(**common(seconds=0)),
+        JobSucceeded(**about(JOB_ID, seconds=5), result={"ok": True}),
+        JobProgressed(**about(JOB_ID, seconds=4), progress=Progress(done=1)),
+        JobStarted(**about(JOB_ID, seconds=1)),
+        JobQueued(**about(JOB_ID, seconds=0)),
     )
 
     assert row["status"] == "succeeded"
@@ -270,9 +252,9 @@ def test_events_older_than_the_outcome_change_nothing() -> None:
 def test_progress_outlives_the_success_that_follows_it() -> None:
     row = fold_all(
         queued(),
-        JobStarted(**common(seconds=1)),
-        JobProgressed(**common(seconds=2), progress=Progress(done=3, total=4, unit="rows")),
-        JobSucceeded(**common(seconds=3), result={"message_id": "<x@y>"}),
+        JobStarted(**about(JOB_ID, seconds=1)),
+        JobProgressed(**about(JOB_ID, seconds=2), progress=Progress(done=3, total=4, unit="rows")),
+        JobSucceeded(**about(JOB_ID, seconds=3), result={"message_id": "<x@y>"}),
     )
 
     assert row["status"] == JobStatus.succeeded
@@ -283,10 +265,10 @@ def test_progress_outlives_the_success_that_follows_it() -> None:
 def test_the_highest_keyed_event_is_the_last_word() -> None:
     # Attempt before rank, rank before time: a retry stamped earlier still
     # outranks the progress of its attempt, and a later attempt outranks both.
-    progressed = JobProgressed(**common(attempt=1, seconds=9), progress=Progress(done=1))
-    retried = JobRetryScheduled(**common(attempt=1, seconds=8), error=BOOM, retry_in_seconds=1)
-    second = JobQueued(**common(attempt=2, seconds=0))
-    replayed = JobQueued(**{**common(attempt=1, seconds=0), "replay": 1})
+    progressed = JobProgressed(**about(JOB_ID, attempt=1, seconds=9), progress=Progress(done=1))
+    retried = JobRetryScheduled(**about(JOB_ID, attempt=1, seconds=8), error=BOOM, retry_in_seconds=1)
+    second = JobQueued(**about(JOB_ID, attempt=2, seconds=0))
+    replayed = JobQueued(**{**about(JOB_ID, attempt=1, seconds=0), "replay": 1})
 
     assert sorted([replayed, second, retried, progressed], key=event_key) == [progressed, retried, second, replayed]
 
