@@ -10,8 +10,10 @@ BENCHING := $(VENV)/.installed-bench-$(DEPS)
 # `make run` needs every service and the mail sink, not the test tools.
 RUN_EXTRAS := gateway,postgres,email,files,notify,analytics,dev
 # uv installs the same packages as pip, from the same index, three times as fast
-# (downloads in parallel); it is installed into the venv first, by pip.
-PIP := $(BIN)/uv pip install --python $(BIN)/python -c constraints.txt
+# (downloads in parallel); it is installed into the venv first, by pip. Like pip,
+# it compiles the bytecode at install: otherwise every process started at once
+# (the system, the tests) compiles the same modules itself, at first import.
+PIP := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c constraints.txt
 # Tests run side by side in this many processes (0: all in one); most of
 # the suite waits on brokers and child processes rather than computing.
 # The slowest layers are handed out first, and the fault tests go to one
