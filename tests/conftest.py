@@ -47,6 +47,9 @@ _LAYER_ORDER = ("fault", "e2e", "integration", "unit")
 FAULT_TEST_TIMEOUT = 360
 
 
+# First among the hooks: pytest-xdist reads the xdist_group marks in its own
+# collection hook, registered after this file, so it would otherwise run first.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def layer(item: pytest.Item) -> int:
         parts = item.path.parts
@@ -57,6 +60,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "fault" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("fault"))
             item.add_marker(pytest.mark.timeout(FAULT_TEST_TIMEOUT))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop the run when --dist loadgroup did not group the fault tests: they would all run at once, silently."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    ungrouped = [item.nodeid for item in session.items if "fault" in item.path.parts and "@" not in item.nodeid]
+    if ungrouped:
+        # In a worker, so the run ends as an internal error ("no tests ran"), loudly at least.
+        raise pytest.UsageError(
+            f"pytest-xdist did not group {len(ungrouped)} fault tests (--dist loadgroup); "
+            "check the pytest and pytest-xdist versions against pyproject.toml"
+        )
 
 
 @pytest.fixture(scope="session")
