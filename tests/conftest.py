@@ -47,8 +47,8 @@ _LAYER_ORDER = ("fault", "e2e", "integration", "unit")
 FAULT_TEST_TIMEOUT = 360
 
 
-# First among the hooks: pytest-xdist reads the xdist_group marks in its own
-# collection hook, registered after this file, so it would otherwise run first.
+# First among the hooks: pytest-xdist reads the xdist_group marks in a
+# collection hook of its own, which must find them already there.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def layer(item: pytest.Item) -> int:
